@@ -1,0 +1,135 @@
+"""Saving and loading models as safetensors plus a JSON architecture config.
+
+A saved model is two files side by side::
+
+    NAME.safetensors   the state dict (tensors only; loading never unpickles)
+    NAME.json          {"architecture": "unet", "kwargs": {...}, "meta": {...}}
+
+The same config is also written into the safetensors header metadata, so a lone
+``.safetensors`` file still rebuilds its model.
+
+``resolve_model(spec)`` accepts:
+    * a shipped model name (``photo``, ``default`` ...) from ``medcolor/weights/``;
+    * a ``.safetensors`` or ``.json`` path;
+    * a directory holding ``model.safetensors`` + ``model.json`` (a training run
+      directory exports its current weights there).
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from .errors import UnknownModelError
+
+__all__ = ["save_model", "load_model", "read_config", "resolve_model", "list_pretrained",
+           "PRETRAINED_DIR", "ALIASES", "atomic_write"]
+
+PRETRAINED_DIR = Path(__file__).with_name("weights")
+# Alias -> shipped model name.
+ALIASES = {"default": "photo"}
+FORMAT_VERSION = 1
+
+
+def atomic_write(path: str | Path, write) -> None:
+    """Call ``write(tmp_path)`` then rename onto ``path`` so readers never see a partial file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_model(model: nn.Module, path: str | Path, meta: dict | None = None,
+               architecture: dict | None = None) -> Path:
+    """Write ``path`` (``.safetensors``) and its ``.json`` config; returns the safetensors path.
+
+    ``architecture`` defaults to ``model.medcolor_arch`` set by ``create_model``.
+    """
+    from safetensors.torch import save_file
+
+    arch = architecture or getattr(model, "medcolor_arch", None)
+    if arch is None:
+        raise ValueError("model has no architecture record; build it with medcolor.models.create_model")
+    path = Path(path).with_suffix(".safetensors")
+    config = {"format_version": FORMAT_VERSION, "architecture": arch["name"],
+              "kwargs": arch["kwargs"], "meta": meta or {}}
+    # safetensors refuses shared or non-contiguous storage; clone to be safe.
+    state = {k: v.detach().cpu().contiguous().clone() for k, v in model.state_dict().items()}
+    atomic_write(path, lambda p: save_file(state, str(p), metadata={"medcolor": json.dumps(config)}))
+    atomic_write(path.with_suffix(".json"), lambda p: p.write_text(json.dumps(config, indent=2) + "\n"))
+    return path
+
+
+def list_pretrained() -> list[str]:
+    """Names of the models shipped inside the package."""
+    return sorted(p.stem for p in PRETRAINED_DIR.glob("*.safetensors"))
+
+
+def resolve_model(spec: str | os.PathLike) -> Path:
+    """Turn a model name or path into the ``.safetensors`` file to load."""
+    s = str(spec)
+    name = ALIASES.get(s, s)
+    shipped = PRETRAINED_DIR / f"{name}.safetensors"
+    if shipped.is_file():
+        return shipped
+    p = Path(s).expanduser()
+    if p.is_dir():
+        for cand in (p / "model.safetensors", p / "export" / "model.safetensors"):
+            if cand.is_file():
+                return cand
+        raise UnknownModelError(f"{p}: directory holds no model.safetensors (is the run checkpointed yet?)")
+    if p.suffix == ".json" and p.with_suffix(".safetensors").is_file():
+        return p.with_suffix(".safetensors")
+    if p.is_file() and p.suffix == ".safetensors":
+        return p
+    if p.is_file():
+        raise UnknownModelError(f"{p}: not a .safetensors model file (pickled checkpoints are never loaded)")
+    known = ", ".join(sorted(set(list_pretrained()) | set(ALIASES)))
+    raise UnknownModelError(f"unknown model {s!r}: not a shipped model ({known}) nor an existing path")
+
+
+def read_config(path: str | Path) -> dict:
+    """The architecture config of a saved model (sidecar JSON, else safetensors metadata)."""
+    from safetensors import safe_open
+
+    path = Path(path)
+    side = path.with_suffix(".json")
+    if side.is_file():
+        return json.loads(side.read_text())
+    with safe_open(str(path), framework="pt") as f:
+        meta = f.metadata() or {}
+    if "medcolor" not in meta:
+        raise UnknownModelError(f"{path}: no medcolor config (neither {side.name} nor safetensors metadata)")
+    return json.loads(meta["medcolor"])
+
+
+def load_model(spec: str | os.PathLike = "default", device: str | torch.device = "cpu") -> nn.Module:
+    """Rebuild a model from its config and load its safetensors weights; returns it in eval mode.
+
+    The result maps ``(B, 1, H, W)`` L* in [0, 100] to ``(B, 2, H, W)`` a*b* in Lab units.
+    """
+    from safetensors.torch import load_file
+
+    from .models import create_model
+
+    path = resolve_model(spec)
+    config = read_config(path)
+    model = create_model(config["architecture"], **config.get("kwargs", {}))
+    state = load_file(str(path), device="cpu")
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    if missing or unexpected:
+        raise UnknownModelError(f"{path}: weights do not match architecture {config['architecture']!r} "
+                                f"(missing {len(missing)}, unexpected {len(unexpected)} tensors)")
+    model.medcolor_meta = dict(config.get("meta", {}), source=str(path))
+    model.medcolor_name = str(spec) if str(spec) in ALIASES or path.parent == PRETRAINED_DIR else path.stem
+    return model.to(device).eval()
