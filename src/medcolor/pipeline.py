@@ -1,0 +1,147 @@
+"""The Python API for applying a model: ``colorize`` and ``colorize_gray``.
+
+Steps (the same for photos, X-ray, CT, MR and histology):
+
+1. the display gray image (values in [0, 1]) is turned into its L*;
+2. L* is resized so its short side is ``size`` (the model's working size);
+3. the model predicts a*b* in Lab units;
+4. optional user hints refine the chroma (:mod:`medcolor.classic.hints`);
+5. the chroma is upsampled and joined with the full-resolution L*
+   (:func:`medcolor.recombine.recombine`), so structure is never changed.
+"""
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .color import gray_to_lightness, lightness_to_gray, rgb_to_lab_np
+from .device import resolve_device
+from .recombine import recombine, upsample_ab
+from .weights import load_model
+
+__all__ = ["colorize", "colorize_gray", "get_model", "working_shape", "predict_ab", "as_gray"]
+
+
+@lru_cache(maxsize=8)
+def _cached_model(spec: str, device: str) -> nn.Module:
+    return load_model(spec, device=device)
+
+
+def get_model(model: str | os.PathLike | nn.Module, device: torch.device) -> nn.Module:
+    """A loaded model in eval mode on ``device``; names and paths are cached."""
+    if isinstance(model, nn.Module):
+        return model.to(device).eval()
+    return _cached_model(str(model), str(device))
+
+
+def working_shape(h: int, w: int, size: int | None) -> tuple[int, int]:
+    """(h, w) scaled so the short side is ``size``; unchanged when ``size`` is falsy."""
+    if not size:
+        return h, w
+    scale = size / min(h, w)
+    return max(1, round(h * scale)), max(1, round(w * scale))
+
+
+def predict_ab(net: nn.Module, L: torch.Tensor, size: int | None) -> torch.Tensor:
+    """``(N, 1, H, W)`` L* -> ``(N, 2, h, w)`` a*b* predicted at the working size."""
+    hw = working_shape(*L.shape[-2:], size)
+    small = L if hw == tuple(L.shape[-2:]) else F.interpolate(L, size=hw, mode="bilinear",
+                                                               antialias=True, align_corners=False)
+    with torch.inference_mode():
+        return net(small.clamp(0, 100)).float()
+
+
+def as_gray(image: np.ndarray) -> np.ndarray:
+    """Any in-memory image -> float32 display gray ``(H, W)`` or ``(N, H, W)`` in [0, 1].
+
+    uint8 is divided by 255, uint16 by 65535, floats are clipped to [0, 1]; an RGB(A)
+    array ``(H, W, 3|4)`` is reduced to the gray level with the same L*.
+    """
+    arr = np.asarray(image)
+    if arr.ndim == 3 and arr.shape[-1] in (3, 4) and arr.shape[0] > 4:
+        rgb = arr[..., :3]
+        rgb = rgb / 255.0 if rgb.dtype == np.uint8 else rgb.astype(np.float64)
+        arr = lightness_to_gray(rgb_to_lab_np(np.clip(rgb, 0, 1))[..., 0])
+    elif arr.dtype == np.uint8:
+        arr = arr / 255.0
+    elif arr.dtype == np.uint16:
+        arr = arr / 65535.0
+    elif not np.issubdtype(arr.dtype, np.floating):
+        raise TypeError(f"unsupported image dtype {arr.dtype}; pass uint8, uint16 or float in [0, 1]")
+    if arr.ndim not in (2, 3):
+        raise ValueError(f"expected a (H, W) or (N, H, W) gray image, got shape {arr.shape}")
+    return np.clip(arr, 0.0, 1.0).astype(np.float32)
+
+
+def _refine_with_hints(L: torch.Tensor, ab: torch.Tensor, hints) -> torch.Tensor:
+    """Apply user hints (path, array or (rgb, mask)) to ``(1, 2, H, W)`` full-res chroma."""
+    from .classic.hints import load_hints, refine_ab
+
+    h, w = L.shape[-2:]
+    if isinstance(hints, tuple):
+        hints_rgb, mask = hints
+    else:
+        hints_rgb, mask = load_hints(hints, (h, w))
+    out = refine_ab(L[0, 0].double().numpy(), ab[0].permute(1, 2, 0).double().numpy(), hints_rgb, mask)
+    return torch.from_numpy(np.ascontiguousarray(out)).permute(2, 0, 1)[None].float()
+
+
+def colorize_gray(gray: np.ndarray, model: str | os.PathLike | nn.Module = "default", size: int | None = 256,
+                  device: str | torch.device = "auto", batch_size: int = 8, hints=None) -> np.ndarray:
+    """Colorize display gray values in [0, 1].
+
+    Args:
+        gray: ``(H, W)`` or ``(N, H, W)`` float in [0, 1] (uint8/uint16 are scaled).
+        model: a shipped name (``default``, ``photo`` ...), a path, or a loaded module.
+        size: working size for the network (short side); ``None`` runs at native size.
+        device: ``auto``, ``cpu``, ``cuda`` or ``mps``.
+        batch_size: frames per forward pass.
+        hints: optional user hints for a single 2-D image (see :mod:`medcolor.classic.hints`).
+
+    Returns:
+        uint8 RGB ``(H, W, 3)`` for 2-D input, ``(N, H, W, 3)`` for a stack; the
+        output's L* equals the input's L* within 1.0 at every pixel.
+    """
+    g = as_gray(gray)
+    single = g.ndim == 2
+    frames = g[None] if single else g
+    if hints is not None and frames.shape[0] != 1:
+        raise ValueError("hints apply to a single 2-D image, not to a stack of frames")
+    dev = resolve_device(device)
+    net = get_model(model, dev)
+    out = np.empty((*frames.shape, 3), dtype=np.uint8)
+    for start in range(0, frames.shape[0], max(1, batch_size)):
+        chunk = torch.from_numpy(frames[start:start + batch_size])[:, None].to(dev)
+        L = gray_to_lightness(chunk.float())  # (B, 1, H, W) L* of the input
+        ab = predict_ab(net, L, size)  # (B, 2, h, w) a*b* in Lab units
+        L, ab = L.cpu(), ab.cpu()
+        for i in range(L.shape[0]):  # per frame keeps the full-resolution buffers small
+            ab_i = ab[i:i + 1]
+            if hints is not None:
+                ab_i = _refine_with_hints(L[i:i + 1], upsample_ab(ab_i, tuple(L.shape[-2:])), hints)
+            out[start + i] = recombine(L[i:i + 1], ab_i)[0]
+    return out[0] if single else out
+
+
+def colorize(image, model: str | os.PathLike | nn.Module = "default", size: int | None = 256,
+             device: str | torch.device = "auto", window=None, axis: int | None = None,
+             hints=None, batch_size: int = 8) -> np.ndarray:
+    """Colorize an image file (PNG/JPEG/TIFF/BMP, DICOM, NIfTI) or an in-memory array.
+
+    Files are read with :func:`medcolor.io.read` (``window`` and ``axis`` apply to
+    DICOM and NIfTI).  Returns uint8 RGB ``(H, W, 3)``, or ``(N, H, W, 3)`` for
+    multi-frame DICOM and volumes.
+    """
+    if isinstance(image, (str, os.PathLike)):
+        from .io import read
+
+        frames, _meta = read(image, window=window, axis=axis)
+        gray = frames[0] if frames.shape[0] == 1 else frames
+    else:
+        gray = image
+    return colorize_gray(gray, model=model, size=size, device=device, batch_size=batch_size, hints=hints)
