@@ -126,7 +126,11 @@ def load_model(spec: str | os.PathLike = "default", device: str | torch.device =
     config = read_config(path)
     model = create_model(config["architecture"], **config.get("kwargs", {}))
     state = load_file(str(path), device="cpu")
-    missing, unexpected = model.load_state_dict(state, strict=False)
+    try:
+        missing, unexpected = model.load_state_dict(state, strict=False)
+    except RuntimeError as exc:  # shape mismatch: the config does not describe these weights
+        raise UnknownModelError(f"{path}: weights do not match architecture {config['architecture']!r}: "
+                                f"{str(exc).splitlines()[-1].strip()}") from None
     if missing or unexpected:
         raise UnknownModelError(f"{path}: weights do not match architecture {config['architecture']!r} "
                                 f"(missing {len(missing)}, unexpected {len(unexpected)} tensors)")
