@@ -1,0 +1,79 @@
+"""``medcolor evaluate``: score models and baselines on a folder of colour images.
+
+    medcolor evaluate --data GT_DIR --models default RUN_DIR ... \\
+                      [--baselines zero-chroma,levin,welsh,reinhard,lut] [--size S] \\
+                      [--device auto] [--limit N] --out REPORT_DIR [--overwrite]
+
+Every method receives the same inputs (the L* of each ground-truth image
+rendered as sRGB gray uint8, see :mod:`medcolor.evaluate.protocol`); the
+zero-chroma baseline is always included.  Writes ``per_image.csv``,
+``summary.json``, ``summary.md`` and ``report.html`` (with charts and an image
+grid) into REPORT_DIR.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+__all__ = ["add_parser", "run"]
+
+BASELINE_CHOICES = ("zero-chroma", "levin", "welsh", "reinhard", "lut")
+
+
+def add_parser(subparsers) -> argparse.ArgumentParser:
+    p = subparsers.add_parser(
+        "evaluate",
+        help="compare models and classic baselines on colour ground truth",
+        description="Colorize the L* of every colour image in GT_DIR with each model and baseline, "
+                    "score PSNR, SSIM, CIEDE2000, ab RMSE, colourfulness and luminance error, "
+                    "and write a report (CSV, JSON, Markdown, HTML).")
+    p.add_argument("--data", required=True, metavar="GT_DIR", help="folder of colour ground-truth images")
+    p.add_argument("--models", nargs="*", default=[], metavar="MODEL",
+                   help="shipped model names, .safetensors files or training run directories; "
+                        "each is reported under the string given here")
+    p.add_argument("--baselines", default="zero-chroma", metavar="LIST",
+                   help=f"comma-separated baselines from {','.join(BASELINE_CHOICES)} "
+                        "(zero-chroma is always included)")
+    p.add_argument("--size", type=int, default=None, metavar="S",
+                   help="resize each ground truth so its short side is S (default: native size)")
+    p.add_argument("--work-size", type=int, default=256, metavar="S",
+                   help="working size (short side) at which models predict chroma (default 256)")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (models only)")
+    p.add_argument("--limit", type=int, default=None, metavar="N",
+                   help="evaluate only the first N usable images (sorted by file name)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the Levin hint sampling (default 0)")
+    p.add_argument("--grid", type=int, default=6, metavar="N", help="images shown in the report grid")
+    p.add_argument("--out", required=True, metavar="REPORT_DIR", help="folder to write the report into")
+    p.add_argument("--overwrite", action="store_true", help="replace report files already in REPORT_DIR")
+    p.set_defaults(run=run)
+    return p
+
+
+def _parse_baselines(text: str) -> list[str]:
+    from ..errors import UsageError
+
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    unknown = [n for n in names if n not in BASELINE_CHOICES]
+    if unknown:
+        raise UsageError(f"unknown baseline(s) {', '.join(unknown)}; choose from {', '.join(BASELINE_CHOICES)}")
+    # zero-chroma first and always; keep the user's order otherwise, without repeats
+    return list(dict.fromkeys(["zero-chroma", *names]))
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..errors import UsageError
+    from ..evaluate import EvalConfig, evaluate
+
+    for opt in ("size", "work_size", "limit", "grid"):
+        value = getattr(args, opt)
+        if value is not None and value < (0 if opt == "grid" else 1):
+            raise UsageError(f"--{opt.replace('_', '-')} must be a positive integer, got {value}")
+    config = EvalConfig(
+        data=args.data, out=args.out, models=list(args.models), baselines=_parse_baselines(args.baselines),
+        size=args.size, work_size=args.work_size, device=args.device, limit=args.limit,
+        seed=args.seed, grid=args.grid, overwrite=args.overwrite)
+    result = evaluate(config, log=lambda msg: print(msg, file=sys.stderr))
+    print(result.table_markdown)
+    print(f"report written to {result.out_dir}")
+    # exit 1 when some files could not be read (they are listed in the report)
+    return 1 if result.unreadable else 0

@@ -1,0 +1,135 @@
+"""One evaluation run from a config: load the ground truth, run the methods, write the report."""
+from __future__ import annotations
+
+import shlex
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import InputError, MedcolorError, UsageError
+from .baselines import baseline_notes, build_baselines
+from .protocol import load_ground_truth, protocol_text
+from .report import REPORT_FILES, Stat, markdown_table, write_report
+from .runner import ModelMethod, run_methods
+
+__all__ = ["EvalConfig", "EvalResult", "evaluate"]
+
+
+@dataclass
+class EvalConfig:
+    """What ``medcolor evaluate`` was asked to do.
+
+    Attributes:
+        data: folder of colour ground-truth images.
+        out: report folder.
+        models: model specs (shipped name, ``.safetensors``, run dir); each is
+            reported under this exact string.
+        baselines: baseline names; ``zero-chroma`` is added when missing.
+        size: short side of the ground truth (None = native size).
+        work_size: short side at which models predict chroma.
+        device: torch device for the models.
+        limit: evaluate at most this many usable images.
+        seed: seed of the Levin hint draw.
+        grid: number of images in the report grid.
+        overwrite: replace an existing report.
+        lpips: compute LPIPS when its weights are on disk (else a note).
+    """
+
+    data: str | Path
+    out: str | Path
+    models: list[str] = field(default_factory=list)
+    baselines: list[str] = field(default_factory=lambda: ["zero-chroma"])
+    size: int | None = None
+    work_size: int | None = 256
+    device: str = "auto"
+    limit: int | None = None
+    seed: int = 0
+    grid: int = 6
+    overwrite: bool = False
+    lpips: bool = True
+
+
+@dataclass
+class EvalResult:
+    """What a run produced: the report folder, the means and what was skipped."""
+
+    out_dir: Path
+    stats: dict[str, dict[str, Stat]]
+    grayscale: list[str]
+    unreadable: dict[str, str]
+    table_markdown: str
+
+    @property
+    def summary(self) -> dict[str, dict[str, float]]:
+        """``{method: {metric: mean}}`` as in ``summary.json``."""
+        return {m: {c: s.mean for c, s in ms.items()} for m, ms in self.stats.items()}
+
+
+def _check_out(out: Path, overwrite: bool) -> None:
+    if out.exists() and not out.is_dir():
+        raise InputError(out, "exists and is not a folder")
+    existing = [f for f in REPORT_FILES if (out / f).exists()]
+    if existing and not overwrite:
+        raise MedcolorError(f"{out}: already holds a report ({existing[0]}); pass --overwrite to replace it")
+
+
+def _method_names(config: EvalConfig) -> list[str]:
+    baselines = list(dict.fromkeys(["zero-chroma", *config.baselines]))
+    names = [*baselines, *config.models]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise UsageError(f"method name(s) given twice: {', '.join(dupes)} (each --models entry names its row)")
+    return baselines
+
+
+def evaluate(config: EvalConfig, log=None) -> EvalResult:
+    """Run the whole protocol and write the report into ``config.out``.
+
+    Raises :class:`InputError` for a missing/empty data folder or one with no
+    usable colour image, :class:`~medcolor.errors.UnknownModelError` for a model
+    that cannot be loaded (before any image is processed) and
+    :class:`UsageError` for conflicting names.
+    """
+    out = Path(config.out)
+    _check_out(out, config.overwrite)
+    baselines = _method_names(config)
+    # load models first so an unknown one fails before minutes of work
+    models = [ModelMethod(spec, spec, device=config.device, work_size=config.work_size) for spec in config.models]
+    gtset = load_ground_truth(config.data, size=config.size, limit=config.limit, log=log)
+    if not gtset.samples:
+        why = []
+        if gtset.grayscale:
+            why.append(f"{len(gtset.grayscale)} grayscale")
+        if gtset.unreadable:
+            why.append(f"{len(gtset.unreadable)} unreadable")
+        raise InputError(gtset.root, f"no colour ground-truth image to evaluate ({', '.join(why)} skipped)")
+    methods = build_baselines(baselines, gtset.samples, seed=config.seed) + models
+
+    notes = []
+    extra = {}
+    if config.lpips:
+        from .perceptual import LpipsScorer, fid_note, lpips_status
+
+        ok, note = lpips_status()
+        notes.append(note)
+        if ok:
+            extra["lpips"] = LpipsScorer()
+        notes.append(fid_note())
+    result = run_methods(gtset.samples, methods, grid=config.grid, log=log, extra_metrics=extra)
+
+    command = "medcolor evaluate " + " ".join(shlex.quote(a) for a in sys.argv[2:]) \
+        if len(sys.argv) > 1 and sys.argv[1] == "evaluate" else f"medcolor.evaluate.evaluate({config!r})"
+    info = {
+        "command": command,
+        "data": str(gtset.root),
+        "n_images": len(gtset.samples),
+        "methods": [m.name for m in methods],
+        "grayscale": gtset.grayscale,
+        "unreadable": gtset.unreadable,
+        "protocol": protocol_text(config.size, config.work_size),
+        "baselines": baseline_notes(baselines, config.seed, gtset.samples),
+        "notes": notes,
+    }
+    stats = write_report(out, result.rows, result.grid, info)
+    return EvalResult(out_dir=out, stats=stats, grayscale=gtset.grayscale, unreadable=gtset.unreadable,
+                      table_markdown=markdown_table(stats))
