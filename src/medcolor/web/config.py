@@ -1,0 +1,61 @@
+"""Settings of the web app: which model, and the caps that keep one server safe.
+
+One :class:`WebConfig` is built by ``medcolor serve`` from its options (or by a
+test) and handed to :func:`medcolor.web.app.create_app`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..errors import UsageError
+
+__all__ = ["WebConfig", "MIN_SIZE", "MAX_SIZE"]
+
+# Bounds of the ``size`` request parameter: the short side, in pixels, at which
+# the network predicts chroma (the output keeps the input's full resolution).
+MIN_SIZE = 32
+MAX_SIZE = 1024
+
+
+@dataclass
+class WebConfig:
+    """Everything ``create_app`` needs.
+
+    Attributes:
+        model: default model, a shipped name (``default``, ``photo`` ...) or a
+            ``.safetensors`` path given by the operator (clients may only pick
+            names listed by ``GET /api/models``, never a path).
+        device: ``auto|cpu|cuda|mps``.
+        size: default working size (short side, px) when a request gives none.
+        max_upload_bytes: largest accepted uploaded file; larger gives HTTP 413.
+        max_pixels: largest accepted frame (H*W); larger gives HTTP 413.
+        queue_size: requests allowed to wait while one runs; beyond that HTTP 503.
+        workers: inference threads (1 keeps memory flat and the CPU uncontended).
+    """
+
+    model: str = "default"
+    device: str = "auto"
+    size: int = 256
+    max_upload_bytes: int = 64 * 1024 * 1024
+    max_pixels: int = 50_000_000
+    queue_size: int = 4
+    workers: int = 1
+
+    @property
+    def max_body_bytes(self) -> int:
+        """Cap on a whole multipart body: the file, a hint PNG up to the same size, form fields."""
+        return 2 * self.max_upload_bytes + 1024 * 1024
+
+    def validate(self) -> WebConfig:
+        """Raise :class:`UsageError` (one line) on a nonsensical setting; returns ``self``."""
+        if self.max_upload_bytes <= 0:
+            raise UsageError(f"--max-upload-mb must be positive, got {self.max_upload_bytes / 2**20:g}")
+        if self.max_pixels <= 0:
+            raise UsageError(f"--max-pixels must be positive, got {self.max_pixels}")
+        if self.queue_size < 0:
+            raise UsageError(f"--queue-size must be >= 0, got {self.queue_size}")
+        if self.workers < 1:
+            raise UsageError(f"workers must be >= 1, got {self.workers}")
+        if not MIN_SIZE <= self.size <= MAX_SIZE:
+            raise UsageError(f"--size must be in {MIN_SIZE}..{MAX_SIZE}, got {self.size}")
+        return self
