@@ -1,0 +1,74 @@
+"""``autoencoder``: the plain convolutional encoder-decoder baseline.
+
+Encoder of stride-2 convolutions, a bottleneck, and a decoder of transposed
+convolutions, with no skip connections: everything the decoder knows passes
+through the 1/16-resolution bottleneck.  This is the baseline network of the
+chest X-ray colorization literature (convolutional autoencoders trained with
+MSE on a*b*), kept here as the reference point that skip connections and
+global context improve upon.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .base import Colorizer
+from .registry import register_model
+
+__all__ = ["AutoEncoder", "autoencoder"]
+
+
+def conv_bn_relu(cin: int, cout: int, stride: int = 1, dilation: int = 1) -> nn.Sequential:
+    """3x3 conv + BatchNorm + ReLU; ``stride=2`` halves H and W."""
+    return nn.Sequential(
+        nn.Conv2d(cin, cout, 3, stride=stride, padding=dilation, dilation=dilation, bias=False),
+        nn.BatchNorm2d(cout),
+        nn.ReLU(inplace=True),
+    )
+
+
+def up_bn_relu(cin: int, cout: int) -> nn.Sequential:
+    """4x4 stride-2 transposed conv + BatchNorm + ReLU: doubles H and W exactly."""
+    return nn.Sequential(
+        nn.ConvTranspose2d(cin, cout, 4, stride=2, padding=1, bias=False),
+        nn.BatchNorm2d(cout),
+        nn.ReLU(inplace=True),
+    )
+
+
+class AutoEncoder(Colorizer):
+    """Encoder (stride-2 convs) -> bottleneck -> decoder (transposed convs); no skips.
+
+    Args:
+        widths: channels after each of the downsampling steps (the last is the
+            bottleneck width); ``len(widths)`` downsamplings, so ``stride = 2**len``.
+    """
+
+    def __init__(self, widths: tuple[int, ...] = (64, 128, 256, 512)) -> None:
+        super().__init__()
+        w = list(widths)
+        if not w:
+            raise ValueError("widths must not be empty")
+        self.stride = 2 ** len(w)
+        enc, cin = [], 1
+        for c in w:
+            enc += [conv_bn_relu(cin, c, stride=2), conv_bn_relu(c, c)]
+            cin = c
+        self.encoder = nn.Sequential(*enc)
+        self.bottleneck = conv_bn_relu(w[-1], w[-1])
+        dec_widths = w[-2::-1] + [max(w[0] // 2, 16)]  # e.g. 256, 128, 64, 32
+        dec, cin = [], w[-1]
+        for c in dec_widths:
+            dec += [up_bn_relu(cin, c), conv_bn_relu(c, c)]
+            cin = c
+        self.decoder = nn.Sequential(*dec)
+        self.head = nn.Conv2d(cin, 2, 1)
+
+    def forward_normalized(self, x: torch.Tensor) -> torch.Tensor:
+        z = self.bottleneck(self.encoder(x))  # (B, widths[-1], H/stride, W/stride)
+        return self.head(self.decoder(z))  # (B, 2, H, W) normalised a*b*
+
+
+@register_model(paper="Convolutional autoencoder baseline for chest X-ray colorization (MSE on a*b*)")
+def autoencoder(widths: tuple[int, ...] | list[int] = (64, 128, 256, 512)) -> AutoEncoder:
+    return AutoEncoder(tuple(widths))
