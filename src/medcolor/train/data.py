@@ -1,0 +1,240 @@
+"""Training data: colour folders or gray/colour pairs, a hash split, augmentation.
+
+Workers decode images and crop them; they return uint8 tensors so that the
+sRGB -> Lab conversion runs batched on the training device (see
+:func:`medcolor.train.steps.to_lab_batch`).
+
+Data order is a pure function of ``(seed, epoch, position)``: the sampler is a
+:class:`torch.utils.data.DistributedSampler` (one replica outside torchrun)
+that can start mid-epoch, and it hands each sample its own augmentation seed,
+so a resumed run sees exactly the batches an uninterrupted run would.
+"""
+from __future__ import annotations
+
+import hashlib
+import math
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, UnidentifiedImageError
+from torch.utils.data import Dataset, DistributedSampler
+
+from ..errors import InputError
+from .config import DataConfig
+
+__all__ = ["IMAGE_EXTENSIONS", "Sample", "ScanResult", "scan_folder", "scan_pairs", "hash_split",
+           "TrainDataset", "StepSampler", "load_val_batch", "random_crop_box"]
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp")
+
+
+@dataclass(frozen=True)
+class Sample:
+    color: str  # path of the colour image (the target)
+    gray: str | None = None  # paired mode: path of the grayscale input
+
+
+@dataclass
+class ScanResult:
+    samples: list[Sample] = field(default_factory=list)
+    near_gray: int = 0
+    unreadable: int = 0
+    unmatched: int = 0
+
+    def summary(self, what: str) -> str:
+        s = f"{what}: {len(self.samples)} colour images, skipped {self.near_gray} near-gray and {self.unreadable} unreadable"
+        return s + (f", {self.unmatched} without a pair" if self.unmatched else "")
+
+
+def _image_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+
+
+def _chroma(path: Path) -> float:
+    """Mean Lab chroma of a 64-px thumbnail (a*, b* units); raises OSError if unreadable."""
+    from skimage.color import rgb2lab
+
+    with Image.open(path) as im:
+        im.draft("RGB", (64, 64))  # JPEG: decode at reduced scale, much faster
+        im = im.convert("RGB")
+        im.thumbnail((64, 64))
+        rgb = np.asarray(im, dtype=np.float32) / 255.0
+    lab = rgb2lab(rgb)
+    return float(np.hypot(lab[..., 1], lab[..., 2]).mean())
+
+
+def _check_folder(folder: str | Path, what: str) -> Path:
+    p = Path(folder)
+    if not p.is_dir():
+        raise InputError(p, f"{what} folder does not exist")
+    return p
+
+
+def scan_folder(folder: str | Path, gray_threshold: float, what: str = "data") -> ScanResult:
+    """All colour images under ``folder`` (recursive); near-gray and unreadable files are counted.
+
+    Raises :class:`InputError` for a missing or empty folder or one without colour images.
+    """
+    root = _check_folder(folder, what)
+    files = _image_files(root)
+    if not files:
+        raise InputError(root, f"{what} folder holds no images ({', '.join(IMAGE_EXTENSIONS)})")
+    result = ScanResult()
+    for f in files:
+        try:
+            c = _chroma(f)
+        except (OSError, UnidentifiedImageError, ValueError) as exc:
+            warnings.warn(f"{f}: unreadable image skipped ({exc})", stacklevel=2)
+            result.unreadable += 1
+            continue
+        if c < gray_threshold:
+            result.near_gray += 1
+        else:
+            result.samples.append(Sample(str(f)))
+    if not result.samples:
+        raise InputError(root, f"{what} folder holds no colour images ({result.near_gray} near-gray, "
+                               f"{result.unreadable} unreadable)")
+    return result
+
+
+def scan_pairs(gray_dir: str | Path, color_dir: str | Path, gray_threshold: float) -> ScanResult:
+    """Pair ``gray_dir/REL`` with ``color_dir/REL`` by relative path (the extension may differ)."""
+    colors = scan_folder(color_dir, gray_threshold, "colour")
+    groot, croot = _check_folder(gray_dir, "gray"), Path(color_dir)
+    grays = {p.relative_to(groot).with_suffix("").as_posix(): p for p in _image_files(groot)}
+    result = ScanResult(near_gray=colors.near_gray, unreadable=colors.unreadable)
+    for s in colors.samples:
+        key = Path(s.color).relative_to(croot).with_suffix("").as_posix()
+        if key in grays:
+            result.samples.append(Sample(s.color, str(grays[key])))
+        else:
+            result.unmatched += 1
+    if not result.samples:
+        raise InputError(groot, f"no gray image matches a colour image of {croot} by relative path")
+    return result
+
+
+def hash_split(samples: list[Sample], val_fraction: float) -> tuple[list[Sample], list[Sample]]:
+    """Deterministic train/val split by a hash of each file's name (stable across machines)."""
+    train, val = [], []
+    for s in samples:
+        h = int(hashlib.sha1(Path(s.color).name.encode()).hexdigest()[:8], 16) / 0xFFFFFFFF
+        (val if h < val_fraction else train).append(s)
+    if not val and len(train) > 1:  # tiny sets: keep at least one validation image
+        val.append(train.pop())
+    return train, val
+
+
+def random_crop_box(width: int, height: int, cfg: DataConfig, rng: np.random.Generator) -> tuple[int, int, int, int]:
+    """(left, top, right, bottom) of a random resized crop, as torchvision's RandomResizedCrop."""
+    area = width * height
+    lo_r, hi_r = math.log(cfg.crop_ratio[0]), math.log(cfg.crop_ratio[1])
+    for _ in range(10):
+        target = area * rng.uniform(*cfg.crop_scale)
+        ratio = math.exp(rng.uniform(lo_r, hi_r))
+        w, h = round(math.sqrt(target * ratio)), round(math.sqrt(target / ratio))
+        if 0 < w <= width and 0 < h <= height:
+            left, top = int(rng.integers(0, width - w + 1)), int(rng.integers(0, height - h + 1))
+            return left, top, left + w, top + h
+    s = min(width, height)  # fallback: centred square
+    left, top = (width - s) // 2, (height - s) // 2
+    return left, top, left + s, top + s
+
+
+def _load_crop(path: str, box: tuple[int, int, int, int], full: tuple[int, int], size: int, mode: str) -> np.ndarray:
+    """Decode ``path``, crop ``box`` (in full-resolution coordinates) and resize to ``size``²."""
+    with Image.open(path) as im:
+        crop_short = max(1, min(box[2] - box[0], box[3] - box[1]))
+        scale = max(size / crop_short, 1e-3)
+        im.draft(mode, (max(1, int(full[0] * scale)), max(1, int(full[1] * scale))))
+        fx, fy = im.size[0] / full[0], im.size[1] / full[1]  # draft may have reduced the decode size
+        im = im.convert(mode)
+        out = im.resize((size, size), Image.BICUBIC, box=(box[0] * fx, box[1] * fy, box[2] * fx, box[3] * fy),
+                        reducing_gap=2.0)
+        return np.array(out)  # writable copy (torch.from_numpy needs one)
+
+
+def _image_size(path: str) -> tuple[int, int]:
+    with Image.open(path) as im:
+        return im.size
+
+
+class TrainDataset(Dataset):
+    """Random resized crops of colour images (and their gray pairs).
+
+    Indexed by ``(index, aug_seed)`` from :class:`StepSampler`; returns
+    ``{"rgb": (3, S, S) uint8}`` plus ``"gray": (1, S, S) uint8`` in paired mode.
+    """
+
+    def __init__(self, samples: list[Sample], cfg: DataConfig) -> None:
+        self.samples, self.cfg = list(samples), cfg
+
+    def __len__(self) -> int:
+        return len(self.samples)
+
+    def __getitem__(self, key: tuple[int, int]) -> dict[str, torch.Tensor]:
+        index, seed = key
+        s = self.samples[index]
+        rng = np.random.default_rng(seed)
+        full = _image_size(s.color)
+        box = random_crop_box(*full, self.cfg, rng)
+        flip = self.cfg.hflip and rng.random() < 0.5
+        rgb = _load_crop(s.color, box, full, self.cfg.size, "RGB")  # (S, S, 3) uint8
+        out = {"rgb": torch.from_numpy(np.ascontiguousarray(rgb[:, ::-1] if flip else rgb)).permute(2, 0, 1)}
+        if s.gray is not None:
+            gsize = _image_size(s.gray)
+            gbox = tuple(round(v * g / f) for v, g, f in zip(box, gsize * 2, full * 2))
+            g = _load_crop(s.gray, gbox, gsize, self.cfg.size, "L")  # (S, S) uint8
+            out["gray"] = torch.from_numpy(np.ascontiguousarray(g[:, ::-1] if flip else g))[None]
+        return out
+
+
+class StepSampler(DistributedSampler):
+    """DistributedSampler that starts mid-epoch and yields ``(index, aug_seed)``.
+
+    Each replica's epoch order is ``DistributedSampler``'s (a permutation seeded
+    by ``seed + epoch``); ``start`` skips the samples already consumed, so the
+    order is a pure function of (seed, epoch, position).
+    """
+
+    def __init__(self, dataset: Dataset, num_replicas: int, rank: int, seed: int) -> None:
+        super().__init__(dataset, num_replicas=num_replicas, rank=rank, shuffle=True, seed=seed, drop_last=False)
+        self.start = 0
+
+    def set_position(self, epoch: int, start: int) -> None:
+        self.set_epoch(epoch)
+        self.start = start
+
+    def __iter__(self):
+        indices = list(super().__iter__())[self.start:]
+        for pos, idx in enumerate(indices, start=self.start):
+            # per-sample augmentation seed, independent of worker count and timing
+            yield idx, (self.seed * 1_000_003 + self.epoch) * 1_000_003 + pos * self.num_replicas + self.rank
+
+    def __len__(self) -> int:
+        return self.num_samples - self.start
+
+
+def load_val_batch(samples: list[Sample], size: int, limit: int) -> dict[str, torch.Tensor]:
+    """Validation images, short side resized to ``size`` and centre-cropped: uint8 batch tensors.
+
+    Returns ``{"rgb": (N, 3, S, S)}`` plus ``"gray": (N, 1, S, S)`` in paired mode.
+    """
+    rgbs, grays = [], []
+    for s in samples[:limit]:
+        full = _image_size(s.color)
+        short = min(full)
+        left, top = (full[0] - short) // 2, (full[1] - short) // 2
+        box = (left, top, left + short, top + short)
+        rgbs.append(torch.from_numpy(_load_crop(s.color, box, full, size, "RGB")).permute(2, 0, 1))
+        if s.gray is not None:
+            gsize = _image_size(s.gray)
+            gbox = tuple(round(v * g / f) for v, g, f in zip(box, gsize * 2, full * 2))
+            grays.append(torch.from_numpy(_load_crop(s.gray, gbox, gsize, size, "L"))[None])
+    out = {"rgb": torch.stack(rgbs)}
+    if grays:
+        out["gray"] = torch.stack(grays)
+    return out

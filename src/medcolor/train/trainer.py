@@ -1,0 +1,292 @@
+"""The training loop: phases, AMP, gradient accumulation, EMA, validation, checkpoints, export.
+
+One optimizer *step* consumes ``grad_accum`` micro-batches of ``batch_size``
+images per process.  Phases switch the loss weights at step boundaries (e.g.
+L1 pre-training, then conditional-GAN fine-tuning).  Rank 0 validates, logs,
+checkpoints and exports ``RUN/model.safetensors`` (the EMA weights when EMA is
+on) at every checkpoint, so a run directory is itself a loadable model.
+"""
+from __future__ import annotations
+
+import contextlib
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch.utils.data import DataLoader
+
+from ..errors import InputError, UsageError
+from ..models import create_model, model_entry
+from ..weights import atomic_write, save_model
+from . import checkpoint as ckpt
+from .config import TrainConfig, to_dict
+from .data import StepSampler, TrainDataset, hash_split, load_val_batch, scan_folder, scan_pairs
+from .distributed import DistInfo, all_reduce_mean, barrier, broadcast_object, unwrap, wrap_ddp
+from .ema import ModelEMA
+from .monitor import Monitor
+from .optim import amp_dtype, build_optimizer, build_scheduler
+from .steps import GeneratorHarness, LossComputer, to_lab_batch
+from .validate import image_grid, validate
+
+__all__ = ["DataSources", "Trainer"]
+
+
+@dataclass
+class DataSources:
+    """Where the images come from (stored in checkpoints so ``--resume`` needs no paths)."""
+
+    data: str | None = None  # folder of colour images
+    val: str | None = None  # validation folder; None = deterministic hash split of `data`
+    gray_dir: str | None = None  # paired mode: gray inputs ...
+    color_dir: str | None = None  # ... matched by relative path with colour targets
+
+
+def _scan(cfg: TrainConfig, src: DataSources) -> tuple[list, list, list[str]]:
+    thr = cfg.data.gray_threshold
+    if src.gray_dir or src.color_dir:
+        if not (src.gray_dir and src.color_dir):
+            raise UsageError("paired mode needs both --gray-dir and --color-dir")
+        scanned = scan_pairs(src.gray_dir, src.color_dir, thr)
+    elif src.data:
+        scanned = scan_folder(src.data, thr, "data")
+    else:
+        raise UsageError("give --data DIR (colour images) or --gray-dir and --color-dir")
+    lines = [scanned.summary("train data")]
+    if src.val:
+        val_scan = scan_folder(src.val, thr, "validation")
+        train, val = scanned.samples, val_scan.samples
+        lines.append(val_scan.summary("validation data"))
+    else:
+        train, val = hash_split(scanned.samples, cfg.data.val_fraction)
+        lines.append(f"no --val: hash split gives {len(train)} training and {len(val)} validation images")
+    return train, val, lines
+
+
+class Trainer:
+    """Builds everything from a config and runs (or resumes) the loop.
+
+    Args:
+        cfg: resolved configuration (validated).
+        run_dir: output directory.
+        sources: data folders.
+        info: distributed context from :func:`~medcolor.train.distributed.setup_distributed`.
+        resume: a loaded checkpoint payload to continue from, or ``None``.
+    """
+
+    def __init__(self, cfg: TrainConfig, run_dir: Path, sources: DataSources, info: DistInfo,
+                 resume: dict | None = None) -> None:
+        self.cfg, self.run_dir, self.sources, self.info = cfg, Path(run_dir), sources, info
+        self.device = info.device
+        torch.manual_seed(cfg.seed)
+        # --- data (rank 0 scans, everyone gets the same lists)
+        scanned = _scan(cfg, sources) if info.is_main else None
+        train, val, self.data_lines = broadcast_object(scanned, info)
+        if len(train) < cfg.batch_size * info.world_size:
+            raise InputError(sources.data or sources.color_dir, f"only {len(train)} training images, fewer than "
+                             f"batch size {cfg.batch_size} x {info.world_size} process(es)")
+        self.dataset = TrainDataset(train, cfg.data)
+        self.sampler = StepSampler(self.dataset, info.world_size, info.rank, cfg.seed)
+        self.steps_per_epoch = len(self.sampler) // cfg.batch_size  # micro-batches per epoch per process
+        self.loader = DataLoader(self.dataset, batch_size=cfg.batch_size, sampler=self.sampler, drop_last=True,
+                                 num_workers=cfg.data.workers, persistent_workers=cfg.data.workers > 0,
+                                 pin_memory=self.device.type == "cuda")
+        self.val = load_val_batch(val, cfg.data.size, cfg.data.val_max_images) if info.is_main and val else None
+        # --- models
+        if model_entry(cfg.model.name).kind != "colorizer":
+            raise UsageError(f"model {cfg.model.name!r} is not a colorizer")
+        self.model = create_model(cfg.model.name, **cfg.model.kwargs).to(self.device)
+        with_logits = any(p.losses.get("ce") for p in cfg.phases)
+        self.gen = wrap_ddp(GeneratorHarness(self.model, with_logits), info)
+        self.disc = None
+        if cfg.discriminator is not None:
+            if model_entry(cfg.discriminator.name).kind != "discriminator":
+                raise UsageError(f"model {cfg.discriminator.name!r} is not a discriminator")
+            self.disc = wrap_ddp(create_model(cfg.discriminator.name, **cfg.discriminator.kwargs).to(self.device), info)
+        self.losses = LossComputer(cfg.losses, any(p.losses.get("perceptual") for p in cfg.phases),
+                                   getattr(self.model, "ce_target", None) if with_logits else None).to(self.device)
+        # --- optimisation
+        self.opt_g = build_optimizer(self.model.parameters(), cfg.optim)
+        self.sched_g = build_scheduler(self.opt_g, cfg.steps, cfg.schedule)
+        self.opt_d = build_optimizer(self.disc.parameters(), cfg.d_optim) if self.disc is not None else None
+        self.sched_d = build_scheduler(self.opt_d, cfg.steps, cfg.schedule) if self.opt_d is not None else None
+        self.amp = amp_dtype(cfg.amp, self.device)
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp == torch.float16)
+        self.ema = ModelEMA(self.model, cfg.ema) if cfg.ema > 0 else None
+        self.step, self.best = 0, float("inf")
+        if resume is not None:
+            self._load_state(resume)
+
+    # ------------------------------------------------------------------ state
+    def _payload(self) -> dict:
+        p = {"format": 1, "config": to_dict(self.cfg), "sources": vars(self.sources).copy(),
+             "model": self.model.state_dict(), "opt_g": self.opt_g.state_dict(), "sched_g": self.sched_g.state_dict(),
+             "scaler": self.scaler.state_dict(), "rng": ckpt.rng_state(), "best": self.best}
+        if self.disc is not None:
+            p.update(disc=unwrap(self.disc).state_dict(), opt_d=self.opt_d.state_dict(), sched_d=self.sched_d.state_dict())
+        if self.ema is not None:
+            p["ema"] = self.ema.state_dict()
+        return p
+
+    def _load_state(self, p: dict) -> None:
+        self.model.load_state_dict(p["model"])
+        self.opt_g.load_state_dict(p["opt_g"])
+        self.sched_g.load_state_dict(p["sched_g"])
+        self.scaler.load_state_dict(p["scaler"])
+        if self.disc is not None and "disc" in p:
+            unwrap(self.disc).load_state_dict(p["disc"])
+            self.opt_d.load_state_dict(p["opt_d"])
+            self.sched_d.load_state_dict(p["sched_d"])
+        if self.ema is not None and "ema" in p:
+            self.ema.load_state_dict(p["ema"])
+        self.step, self.best = int(p["step"]), float(p.get("best", float("inf")))
+        ckpt.set_rng_state(p["rng"])
+
+    def export_model(self) -> torch.nn.Module:
+        """The network to validate and export: the EMA copy when EMA is on."""
+        return self.ema.module if self.ema is not None else self.model
+
+    def _checkpoint(self, mon: Monitor, metrics: dict[str, float]) -> None:
+        if self.info.is_main:
+            path = ckpt.save_checkpoint(self.run_dir, self.step, self._payload())
+            ckpt.prune_checkpoints(self.run_dir, self.cfg.keep_last)
+            meta = {"recipe": self.cfg.recipe, "step": self.step, "trainer": "medcolor train",
+                    **{k: round(v, 4) for k, v in metrics.items()}}
+            save_model(self.export_model(), self.run_dir / "model.safetensors", meta=meta)
+            mon.record("checkpoint", self.step, {"path": str(path)})
+        barrier(self.info)
+
+    # ------------------------------------------------------------------ data
+    def _batches(self, micro: int):
+        """Micro-batches from global micro-batch index ``micro`` on, across epochs, forever."""
+        while True:
+            epoch, offset = divmod(micro, self.steps_per_epoch)
+            self.sampler.set_position(epoch, offset * self.cfg.batch_size)
+            for batch in self.loader:
+                yield batch
+                micro += 1
+
+    # ------------------------------------------------------------------ loop
+    def _autocast(self):
+        if self.amp is None:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=self.amp)
+
+    def _train_step(self, batches) -> dict[str, float]:
+        cfg = self.cfg
+        phase = cfg.phase_at(self.step)
+        use_gan = phase.losses.get("gan", 0) > 0
+        self.gen.train()
+        self.opt_g.zero_grad(set_to_none=True)
+        if use_gan:
+            self.disc.train()
+            self.opt_d.zero_grad(set_to_none=True)
+        logs: dict[str, float] = {}
+        for j in range(cfg.grad_accum):
+            lab = to_lab_batch(next(batches), self.device)
+            last = j == cfg.grad_accum - 1
+            with contextlib.ExitStack() as stack:
+                if not last:  # accumulate locally; DDP all-reduces on the last micro-batch only
+                    for m in (self.gen, self.disc if use_gan else None):
+                        if isinstance(m, torch.nn.parallel.DistributedDataParallel):
+                            stack.enter_context(m.no_sync())
+                with self._autocast():
+                    ab, logits = self.gen(lab.L)  # (B, 2, H, W) Lab units; (B, Q, h, w) or None
+                if use_gan:
+                    with self._autocast():
+                        d_loss, d_parts = self.losses.discriminator_loss(self.disc, lab, ab)
+                    self.scaler.scale(d_loss / cfg.grad_accum).backward()
+                    for k, v in d_parts.items():
+                        logs[k] = logs.get(k, 0.0) + v / cfg.grad_accum
+                    unwrap(self.disc).requires_grad_(False)  # the generator's GAN term must not train D
+                try:
+                    with self._autocast():
+                        g_loss, g_parts = self.losses.generator_loss(
+                            phase, lab, ab, logits, unwrap(self.disc) if use_gan else None)
+                    self.scaler.scale(g_loss / cfg.grad_accum).backward()
+                finally:
+                    if use_gan:
+                        unwrap(self.disc).requires_grad_(True)
+            for k, v in {**g_parts, "loss/total": float(g_loss.detach())}.items():
+                logs[k] = logs.get(k, 0.0) + v / cfg.grad_accum
+        if use_gan:
+            self._optimizer_step(self.opt_d, self.disc.parameters(), cfg.d_optim.grad_clip)
+        self._optimizer_step(self.opt_g, self.model.parameters(), cfg.optim.grad_clip)
+        self.scaler.update()
+        self.sched_g.step()
+        if self.sched_d is not None:
+            self.sched_d.step()
+        if self.ema is not None:
+            self.ema.update(self.model)
+        logs["lr"] = self.opt_g.param_groups[0]["lr"]
+        return logs
+
+    def _optimizer_step(self, opt: torch.optim.Optimizer, params, clip: float) -> None:
+        if clip > 0:
+            self.scaler.unscale_(opt)
+            torch.nn.utils.clip_grad_norm_(list(params), clip)
+        self.scaler.step(opt)
+
+    def _validate(self, mon: Monitor) -> dict[str, float]:
+        if not self.info.is_main or self.val is None:
+            return {}
+        metrics, preview = validate(self.export_model(), self.val, self.device, self.cfg.batch_size)
+        mon.record("val", self.step, metrics)
+        mon.scalars(self.step, metrics)
+        mon.image("val/gray_pred_target", self.step, image_grid(preview))
+        mon.message(f"step {self.step}: " + ", ".join(f"{k[4:]} {v:.4f}" for k, v in metrics.items()))
+        if metrics["val/deltae2000"] < self.best:
+            self.best = metrics["val/deltae2000"]
+            ckpt.save_checkpoint(self.run_dir, self.step, self._payload(), best=True)
+        return metrics
+
+    def run(self, resumed: bool = False) -> dict[str, float]:
+        """Train until ``cfg.steps``; returns the last validation metrics (rank 0)."""
+        cfg, info = self.cfg, self.info
+        mon = Monitor(self.run_dir, cfg.steps, self.step, enabled=info.is_main)
+        try:
+            if info.is_main:
+                atomic_write(self.run_dir / "config.yaml", lambda p: p.write_text(_yaml(to_dict(cfg))))
+                for line in self.data_lines:
+                    mon.message(line)
+                mon.message(f"recipe {cfg.recipe}: model {cfg.model.name}, world size {info.world_size}, "
+                            f"device {self.device}, amp {self.amp or 'off'}, {cfg.steps} steps")
+                if resumed:
+                    mon.message(f"resumed {self.run_dir} from step {self.step}")
+                mon.record("resume" if resumed else "start", self.step,
+                           {"recipe": cfg.recipe, "world_size": info.world_size, "device": str(self.device),
+                            "data": self.data_lines})
+                if not resumed and self.val is not None:
+                    base, _ = validate(None, self.val, self.device, cfg.batch_size)
+                    mon.record("baseline_zero_chroma", 0, base)
+            metrics: dict[str, float] = {}
+            batches = self._batches(self.step * cfg.grad_accum)
+            t0, done, images = time.perf_counter(), 0, cfg.batch_size * cfg.grad_accum * info.world_size
+            while self.step < cfg.steps:
+                logs = self._train_step(batches)
+                self.step += 1
+                done += 1
+                mon.advance(1, {k: v for k, v in logs.items() if k in ("loss/total", "loss/d")})
+                if self.step % cfg.log_every == 0 or self.step == cfg.steps:
+                    logs = all_reduce_mean(logs, info)
+                    logs["images_per_s"] = done * images / max(time.perf_counter() - t0, 1e-9)
+                    logs["phase"] = cfg.phase_at(self.step - 1).name
+                    mon.record("train", self.step, logs)
+                    mon.scalars(self.step, logs)
+                final = self.step == cfg.steps
+                if self.step % cfg.val_every == 0 or final:
+                    metrics = self._validate(mon) or metrics
+                if self.step % cfg.ckpt_every == 0 or final:
+                    self._checkpoint(mon, metrics)
+            if info.is_main:
+                mon.record("end", self.step, metrics)
+                mon.message(f"finished at step {self.step}; model exported to {self.run_dir / 'model.safetensors'}")
+            return metrics
+        finally:
+            mon.close()
+
+
+def _yaml(data: dict) -> str:
+    import yaml
+
+    return yaml.safe_dump(data, sort_keys=False)
