@@ -1,0 +1,53 @@
+"""Size and cost of a model: parameter count and FLOPs at a given input size.
+
+FLOPs are counted by :class:`torch.utils.flop_counter.FlopCounterMode`, which
+counts a multiply-add as 2 floating-point operations (convolutions, matmuls,
+transposed convolutions); element-wise operations are not counted.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .discriminator import Discriminator
+
+__all__ = ["count_params", "example_inputs", "count_flops", "run_model"]
+
+
+def count_params(model: nn.Module, trainable_only: bool = False) -> int:
+    """Number of parameters (all, or only those with ``requires_grad``)."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+
+
+def example_inputs(model: nn.Module, size: int | tuple[int, int] = 256, batch: int = 1,
+                   generator: torch.Generator | None = None) -> tuple[torch.Tensor, ...]:
+    """Random inputs of the right kind: ``(L,)`` for colorizers, ``(L, ab)`` for discriminators.
+
+    L* is uniform in [0, 100] ``(batch, 1, H, W)``; a*b* normal with std 30 ``(batch, 2, H, W)``.
+    """
+    h, w = (size, size) if isinstance(size, int) else size
+    L = torch.rand(batch, 1, h, w, generator=generator) * 100.0
+    if isinstance(model, Discriminator):
+        return L, torch.randn(batch, 2, h, w, generator=generator) * 30.0
+    return (L,)
+
+
+def run_model(model: nn.Module, inputs: tuple[torch.Tensor, ...]) -> torch.Tensor:
+    """Call ``model`` on ``inputs`` as made by :func:`example_inputs`."""
+    return model(*inputs)
+
+
+@torch.no_grad()
+def count_flops(model: nn.Module, size: int | tuple[int, int] = 256) -> int:
+    """FLOPs (multiply-add = 2) of one forward pass on one image of ``size`` in eval mode."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    was_training = model.training
+    model.eval()
+    try:
+        inputs = example_inputs(model, size, batch=1)
+        with FlopCounterMode(display=False) as counter:
+            run_model(model, inputs)
+        return int(counter.get_total_flops())
+    finally:
+        model.train(was_training)
