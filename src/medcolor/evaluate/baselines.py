@@ -34,7 +34,7 @@ __all__ = ["HINT_DENSITY", "LUT_NAME", "ZeroChroma", "LevinHints", "WelshTransfe
            "LutBaseline", "closest_references", "sample_hints", "build_baselines", "baseline_notes"]
 
 HINT_DENSITY = 0.01
-LUT_NAME = "hot_iron"
+LUT_NAME = "hot-iron"
 
 
 def _classic(func: str):
@@ -87,7 +87,7 @@ class LevinHints:
 
     def __call__(self, sample: Sample) -> np.ndarray:
         hints, mask = sample_hints(sample, self.density, self.seed)
-        return self._fn(sample.gray.astype(np.float32) / 255.0, hints, mask)
+        return self._fn(sample.gray, hints, mask)
 
 
 def _cdf(gray: np.ndarray) -> np.ndarray:
@@ -122,7 +122,7 @@ class WelshTransfer:
         self._fn = _classic("welsh_transfer")
 
     def __call__(self, sample: Sample) -> np.ndarray:
-        return self._fn(sample.gray.astype(np.float32) / 255.0, self.references[sample.name].gt)
+        return self._fn(sample.gray, self.references[sample.name].gt)
 
 
 @dataclass
@@ -150,7 +150,7 @@ class LutBaseline:
         self._fn = _classic("apply_lut")
 
     def __call__(self, sample: Sample) -> np.ndarray:
-        return self._fn(sample.gray.astype(np.float32) / 255.0, self.lut)
+        return self._fn(sample.gray, self.lut)
 
 
 def build_baselines(names: list[str], samples: list[Sample], seed: int = 0) -> list:
@@ -179,7 +179,7 @@ def baseline_notes(names: list[str], seed: int, samples: list[Sample]) -> list[s
         "welsh": "welsh: Welsh et al. 2002 transfer from the reference image (rule below).",
         "reinhard": "reinhard: Reinhard et al. 2001 lαβ statistics transfer, source = the gray input as RGB, "
                     "from the reference image (rule below).",
-        "lut": f"lut: DICOM {LUT_NAME.replace('_', ' ')} pseudo-colour table applied to the gray input.",
+        "lut": f"lut: DICOM {LUT_NAME} pseudo-colour table applied to the gray input.",
     }
     lines = [notes[n] for n in names if n in notes]
     if {"welsh", "reinhard"} & set(names):
