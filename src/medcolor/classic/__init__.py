@@ -1,0 +1,21 @@
+"""Classic (non-deep) colorization methods and user colour hints.
+
+* :func:`levin_colorize` -- scribble propagation, Levin, Lischinski & Weiss 2004;
+* :func:`welsh_transfer` -- colour transfer from a reference, Welsh et al. 2002;
+* :func:`reinhard_transfer` -- l-alpha-beta statistics transfer, Reinhard et al. 2001;
+* :func:`apply_lut` / :func:`list_luts` -- DICOM well-known pseudo-colour palettes
+  and matplotlib colormaps;
+* :func:`load_hints` / :func:`refine_ab` -- user hints on top of a network's chroma.
+
+See ``docs/classic.md``.
+"""
+from __future__ import annotations
+
+from .hints import load_hints, refine_ab
+from .levin import SolverOptions, levin_colorize, levin_propagate
+from .luts import apply_lut, list_luts
+from .reinhard import reinhard_transfer
+from .welsh import welsh_transfer
+
+__all__ = ["levin_colorize", "levin_propagate", "SolverOptions", "welsh_transfer", "reinhard_transfer",
+           "apply_lut", "list_luts", "load_hints", "refine_ab"]
