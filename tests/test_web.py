@@ -73,6 +73,13 @@ def gray_png(h: int = 48, w: int = 64) -> bytes:
     return buf.getvalue()
 
 
+def noisy_png(h: int, w: int) -> bytes:
+    """A gray PNG of random noise: it does not compress, so its size is about h*w bytes."""
+    buf = io.BytesIO()
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (h, w), dtype=np.uint8)).save(buf, format="PNG")
+    return buf.getvalue()
+
+
 def ct_small() -> Path:
     from pydicom.data import get_testdata_file
 
@@ -190,7 +197,7 @@ def test_corrupt_png_gives_4xx(client):
 
 def test_oversized_upload_gives_413():
     with make_client(max_upload_bytes=1000) as c:
-        data = gray_png(96, 96)
+        data = noisy_png(40, 40)
         assert len(data) > 1000
         msg = assert_json_error(post(c, data), 413)
         assert "1000" in msg

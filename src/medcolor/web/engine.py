@@ -109,6 +109,31 @@ def _decode_hints(data: bytes, shape: tuple[int, int]) -> np.ndarray:
         raise UnsupportedMediaError("hints: not a PNG image") from None
 
 
+def _frame_pixels(path: Path, fmt: str) -> int | None:
+    """Pixels per frame from the file header alone, before any decoding (None if unknown).
+
+    Checking the cap here means a small file that would decompress to a huge
+    image (a "decompression bomb") is refused without allocating it.
+    """
+    try:
+        if fmt == "dicom":
+            import pydicom
+
+            ds = pydicom.dcmread(path, stop_before_pixels=True)
+            return int(ds.Rows) * int(ds.Columns)
+        if fmt == "nifti":
+            import nibabel
+
+            dims = sorted(int(d) for d in nibabel.load(path).shape[:3])
+            return dims[-1] * dims[-2] if len(dims) >= 2 else None  # the largest possible slice
+        from PIL import Image
+
+        with Image.open(path) as im:  # lazy: reads the header only
+            return im.size[0] * im.size[1]
+    except Exception:  # unreadable header: the reader reports the problem properly
+        return None
+
+
 class Engine:
     """Holds the models and turns :class:`ColorizeJob` into :class:`JobResult` (blocking).
 
@@ -186,16 +211,19 @@ class Engine:
         # the readers take paths; the name carries the detected type, never the client's name
         path = tmp / f"upload.{ 'nii.gz' if fmt == 'nifti' else fmt}"
         path.write_bytes(job.data)
+        self._check_pixels(job.filename, _frame_pixels(path, fmt))
         try:
             frames, meta = mio.read(path, window=job.window, max_pixels=self.config.max_pixels)
         except InputError as exc:
             # messages name our temp file; the client knows its file by its own name
             raise type(exc)(job.filename, exc.problem) from None
-        h, w = frames.shape[-2:]
-        if h * w > self.config.max_pixels:
-            raise PayloadTooLargeError(f"{job.filename}: {w}x{h} = {h * w} pixels per frame; "
-                                       f"the limit is {self.config.max_pixels}")
+        self._check_pixels(job.filename, int(frames.shape[-1] * frames.shape[-2]))
         return frames, meta, fmt
+
+    def _check_pixels(self, filename: str, pixels: int | None) -> None:
+        if pixels is not None and pixels > self.config.max_pixels:
+            raise PayloadTooLargeError(f"{filename}: {pixels} pixels per frame; "
+                                       f"the limit is {self.config.max_pixels}")
 
     # ---------------------------------------------------------------- jobs
     def preview(self, job: ColorizeJob) -> JobResult:
