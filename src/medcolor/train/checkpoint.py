@@ -26,7 +26,7 @@ from ..errors import MedcolorError
 from ..weights import atomic_write
 
 __all__ = ["CKPT_DIR", "rng_state", "set_rng_state", "save_checkpoint", "list_checkpoints",
-           "latest_checkpoint", "load_checkpoint", "prune_checkpoints", "is_run_dir"]
+           "latest_checkpoint", "load_checkpoint", "prune_checkpoints", "is_run_dir", "mark_best"]
 
 CKPT_DIR = "checkpoints"
 _STEP_RE = re.compile(r"step_(\d+)\.pt$")
@@ -63,6 +63,24 @@ def save_checkpoint(run_dir: Path, step: int, payload: dict, best: bool = False)
     path = Path(run_dir) / CKPT_DIR / name
     atomic_write(path, lambda p: torch.save(dict(payload, step=step), p))
     return path
+
+
+def mark_best(run_dir: Path, source: Path) -> Path:
+    """Make ``checkpoints/best.pt`` the same file as ``source`` (hard link, else copy), atomically."""
+    import os
+    import shutil
+
+    best = Path(run_dir) / CKPT_DIR / "best.pt"
+
+    def write(tmp: Path) -> None:
+        tmp.unlink()
+        try:
+            os.link(source, tmp)
+        except OSError:  # file systems without hard links
+            shutil.copyfile(source, tmp)
+
+    atomic_write(best, write)
+    return best
 
 
 def list_checkpoints(run_dir: Path) -> list[tuple[int, Path]]:

@@ -201,6 +201,11 @@ def _convert(value: Any, tp: Any, path: str) -> Any:
             raise UsageError(f"config key {path!r} must be true or false, got {value!r}")
         return value
     if tp is float:
+        if isinstance(value, str):  # PyYAML (YAML 1.1) reads "1e-4" as a string
+            try:
+                value = float(value)
+            except ValueError:
+                pass
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise UsageError(f"config key {path!r} must be a number, got {value!r}")
         return float(value)

@@ -131,16 +131,24 @@ class PerceptualLoss(nn.Module):
 
     def __init__(self, cfg: PerceptualConfig) -> None:
         super().__init__()
-        from torchvision.models import vgg16, vgg19
+        from torchvision.models.vgg import cfgs, make_layers
 
         if cfg.arch not in VGG_FILES:
             raise MedcolorError(f"losses.perceptual.arch must be vgg16 or vgg19, got {cfg.arch!r}")
         state = _vgg_state_dict(cfg.arch, cfg.weights)
-        net = (vgg16 if cfg.arch == "vgg16" else vgg19)(weights=None)
+        # torchvision's VGG feature stack only (configurations "D" = VGG-16, "E" = VGG-19): the
+        # 120M-parameter classifier is never built.
+        features = make_layers(cfgs["D" if cfg.arch == "vgg16" else "E"])
         if state is not None:
-            net.load_state_dict(state)
+            feats = {k[len("features."):]: v for k, v in state.items() if k.startswith("features.")}
+            try:
+                features.load_state_dict(feats)
+            except RuntimeError:
+                raise MedcolorError(f"{cfg.weights}: not torchvision {cfg.arch} weights") from None
         self.layers = sorted(int(i) for i in cfg.layers)
-        self.features = net.features[: self.layers[-1] + 1].eval()
+        if not self.layers or self.layers[0] < 0 or self.layers[-1] >= len(features):
+            raise MedcolorError(f"losses.perceptual.layers must be indices in 0..{len(features) - 1}")
+        self.features = features[: self.layers[-1] + 1].eval()
         for m in self.features:
             if isinstance(m, nn.ReLU):
                 m.inplace = False  # a captured feature must not be overwritten by the next layer

@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from ..color import gray_to_lightness, lab_to_rgb, normalize_ab, rgb_to_lab
+from .classification import decode_logits
 from .config import LossConfig, PhaseConfig
 from .losses import GANLoss, PerceptualLoss, huber_loss, l1_loss, mse_loss, rebalanced_cross_entropy, total_variation
 
@@ -54,15 +55,16 @@ class GeneratorHarness(nn.Module):
         if not self.with_logits:
             return self.colorizer(L), None
         logits = self.colorizer.logits(L)  # (B, Q, h, w)
-        return self.colorizer.decode_logits(logits, L.shape[-2:]), logits
+        return decode_logits(self.colorizer, logits, L.shape[-2:]), logits
 
 
 class LossComputer(nn.Module):
     """Weighted sum of the losses a phase asks for; also the discriminator's loss.
 
-    ``ce_target(ab)`` (classification recipes) must return the soft-encoded
+    ``ce_target(ab, (h, w))`` (classification recipes, a
+    :class:`~medcolor.train.classification.CETarget`) returns the soft-encoded
     target ``(B, Q, h, w)`` and the rebalancing weights ``(B, 1, h, w)`` at the
-    logits' resolution; it is supplied by the colorizer (see ``eccv16``).
+    logits' resolution.
     """
 
     def __init__(self, cfg: LossConfig, needs_perceptual: bool, ce_target=None) -> None:

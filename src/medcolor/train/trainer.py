@@ -20,6 +20,7 @@ from ..errors import InputError, UsageError
 from ..models import create_model, model_entry
 from ..weights import atomic_write, save_model
 from . import checkpoint as ckpt
+from .classification import CETarget, estimate_class_weights
 from .config import TrainConfig, to_dict
 from .data import StepSampler, TrainDataset, hash_split, load_val_batch, scan_folder, scan_pairs
 from .distributed import DistInfo, all_reduce_mean, barrier, broadcast_object, unwrap, wrap_ddp
@@ -95,8 +96,15 @@ class Trainer:
         # --- models
         if model_entry(cfg.model.name).kind != "colorizer":
             raise UsageError(f"model {cfg.model.name!r} is not a colorizer")
-        self.model = create_model(cfg.model.name, **cfg.model.kwargs).to(self.device)
+        self.model = create_model(cfg.model.name, **cfg.model.kwargs)
         with_logits = any(p.losses.get("ce") for p in cfg.phases)
+        if with_logits:
+            if not hasattr(self.model, "logits"):
+                raise UsageError(f"the 'ce' loss needs a classification model (eccv16), not {cfg.model.name!r}")
+            if resume is None:  # fresh run: rebalancing weights from the training crops (resume restores them)
+                weights = estimate_class_weights(self.dataset, self.model, seed=cfg.seed) if info.is_main else None
+                self.model.set_class_weights(broadcast_object(weights, info))
+        self.model.to(self.device)
         self.gen = wrap_ddp(GeneratorHarness(self.model, with_logits), info)
         self.disc = None
         if cfg.discriminator is not None:
@@ -104,7 +112,7 @@ class Trainer:
                 raise UsageError(f"model {cfg.discriminator.name!r} is not a discriminator")
             self.disc = wrap_ddp(create_model(cfg.discriminator.name, **cfg.discriminator.kwargs).to(self.device), info)
         self.losses = LossComputer(cfg.losses, any(p.losses.get("perceptual") for p in cfg.phases),
-                                   getattr(self.model, "ce_target", None) if with_logits else None).to(self.device)
+                                   CETarget(self.model) if with_logits else None).to(self.device)
         # --- optimisation
         self.opt_g = build_optimizer(self.model.parameters(), cfg.optim)
         self.sched_g = build_scheduler(self.opt_g, cfg.steps, cfg.schedule)
@@ -113,7 +121,7 @@ class Trainer:
         self.amp = amp_dtype(cfg.amp, self.device)
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp == torch.float16)
         self.ema = ModelEMA(self.model, cfg.ema) if cfg.ema > 0 else None
-        self.step, self.best = 0, float("inf")
+        self.step, self.best, self._best_pending = 0, float("inf"), False
         if resume is not None:
             self._load_state(resume)
 
@@ -149,6 +157,9 @@ class Trainer:
     def _checkpoint(self, mon: Monitor, metrics: dict[str, float]) -> None:
         if self.info.is_main:
             path = ckpt.save_checkpoint(self.run_dir, self.step, self._payload())
+            if self._best_pending:  # validation at this step was the best so far
+                ckpt.mark_best(self.run_dir, path)
+                self._best_pending = False
             ckpt.prune_checkpoints(self.run_dir, self.cfg.keep_last)
             meta = {"recipe": self.cfg.recipe, "step": self.step, "trainer": "medcolor train",
                     **{k: round(v, 4) for k, v in metrics.items()}}
@@ -183,7 +194,10 @@ class Trainer:
             self.opt_d.zero_grad(set_to_none=True)
         logs: dict[str, float] = {}
         for j in range(cfg.grad_accum):
-            lab = to_lab_batch(next(batches), self.device)
+            batch = next(batches)
+            # order fingerprint: equal digests at equal steps <=> the same images and crops were seen
+            logs["data_digest"] = logs.get("data_digest", 0.0) + float(batch["rgb"].double().mean())
+            lab = to_lab_batch(batch, self.device)
             last = j == cfg.grad_accum - 1
             with contextlib.ExitStack() as stack:
                 if not last:  # accumulate locally; DDP all-reduces on the last micro-batch only
@@ -237,7 +251,10 @@ class Trainer:
         mon.message(f"step {self.step}: " + ", ".join(f"{k[4:]} {v:.4f}" for k, v in metrics.items()))
         if metrics["val/deltae2000"] < self.best:
             self.best = metrics["val/deltae2000"]
-            ckpt.save_checkpoint(self.run_dir, self.step, self._payload(), best=True)
+            if self.step % self.cfg.ckpt_every == 0 or self.step == self.cfg.steps:
+                self._best_pending = True  # the checkpoint written next at this step becomes best.pt
+            else:
+                ckpt.save_checkpoint(self.run_dir, self.step, self._payload(), best=True)
         return metrics
 
     def run(self, resumed: bool = False) -> dict[str, float]:
