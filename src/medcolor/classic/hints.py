@@ -15,7 +15,7 @@ known at hinted pixels; it is spread with the Levin affinities of the image's L*
 (:func:`medcolor.classic.levin.levin_propagate`) plus a weak data term pulling
 delta to 0, so a correction stops at edges and fades with distance, and regions
 far from every hint keep the network's colour.  In a flat region the correction
-decays over about ``strength * 0.15 * max(H, W)`` pixels.  Images above
+decays over about ``strength * 0.25 * max(H, W)`` pixels.  Images above
 ``max_pixels`` are solved at a reduced size (area-downsampled L* and delta) and
 the correction is upsampled bilinearly; the hinted pixels are then set exactly.
 """
@@ -33,7 +33,7 @@ from .levin import levin_propagate
 __all__ = ["HINT_MIN_CHROMA", "load_hints", "hint_ab", "refine_ab"]
 
 HINT_MIN_CHROMA = 6.0  # C*ab above which a mark counts as a colour hint (gray marks are ignored)
-REACH_FRACTION = 0.15  # decay length of a correction in flat regions, as a fraction of max(H, W)
+REACH_FRACTION = 0.25  # decay length of a correction in flat regions, as a fraction of max(H, W)
 DEFAULT_MAX_PIXELS = 512 * 512
 
 
@@ -120,7 +120,7 @@ def refine_ab(L: np.ndarray, ab: np.ndarray, hints_rgb: np.ndarray, hints_mask: 
         ab: ``(H, W, 2)`` float network a*b* in Lab units, at the same size.
         hints_rgb: ``(H, W, 3)`` uint8 hint colours.
         hints_mask: ``(H, W)`` bool hint pixels.
-        strength: > 0; how far a correction reaches (1.0: about 0.15 * max(H, W)
+        strength: > 0; how far a correction reaches (1.0: about 0.25 * max(H, W)
             pixels in flat regions; 2.0 twice as far).
         max_pixels: above this many pixels the propagation runs at a reduced size.
 
