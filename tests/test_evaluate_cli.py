@@ -62,6 +62,7 @@ def test_zero_chroma_row_matches_hand_computed_values(gt_dir, tmp_path, capsys):
     assert z["max_dl"] < 1e-6
     run = json.loads((out / "run.json").read_text())
     assert run["grayscale"] == ["gray.png"] and run["n_images"] == 3
+    assert run["command"] == f"medcolor evaluate --data {gt_dir} --baselines zero-chroma --out {out}"
     assert "| zero-chroma | 3 |" in capsys.readouterr().out
 
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import shlex
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,6 +46,23 @@ class EvalConfig:
     grid: int = 6
     overwrite: bool = False
     lpips: bool = True
+
+    def command_line(self) -> str:
+        """The ``medcolor evaluate`` command that reproduces this run (printed in the report)."""
+        parts = ["medcolor", "evaluate", "--data", str(self.data)]
+        if self.models:
+            parts += ["--models", *self.models]
+        parts += ["--baselines", ",".join(dict.fromkeys(["zero-chroma", *self.baselines]))]
+        if self.size:
+            parts += ["--size", str(self.size)]
+        if self.work_size != 256:
+            parts += ["--work-size", str(self.work_size)]
+        if self.limit is not None:
+            parts += ["--limit", str(self.limit)]
+        if self.seed:
+            parts += ["--seed", str(self.seed)]
+        parts += ["--out", str(self.out)]
+        return " ".join(shlex.quote(p) for p in parts)
 
 
 @dataclass
@@ -117,10 +133,8 @@ def evaluate(config: EvalConfig, log=None) -> EvalResult:
         notes.append(fid_note())
     result = run_methods(gtset.samples, methods, grid=config.grid, log=log, extra_metrics=extra)
 
-    command = "medcolor evaluate " + " ".join(shlex.quote(a) for a in sys.argv[2:]) \
-        if len(sys.argv) > 1 and sys.argv[1] == "evaluate" else f"medcolor.evaluate.evaluate({config!r})"
     info = {
-        "command": command,
+        "command": config.command_line(),
         "data": str(gtset.root),
         "n_images": len(gtset.samples),
         "methods": [m.name for m in methods],

@@ -176,6 +176,8 @@ def _write_grid(out: Path, grid: dict[str, dict[str, np.ndarray]]) -> str:
     """Save thumbnails under ``grid/`` and return the HTML table that shows them."""
     gdir = out / "grid"
     gdir.mkdir(exist_ok=True)
+    for old in gdir.glob("[0-9][0-9][0-9]_[0-9][0-9].png"):  # an earlier report's grid (--overwrite)
+        old.unlink()
     if not grid:
         return "<p>No images in the grid.</p>"
     columns = list(next(iter(grid.values())))
