@@ -2,10 +2,12 @@
 
 Encoder of stride-2 convolutions, a bottleneck, and a decoder of transposed
 convolutions, with no skip connections: everything the decoder knows passes
-through the 1/16-resolution bottleneck.  This is the baseline network of the
-chest X-ray colorization literature (convolutional autoencoders trained with
-MSE on a*b*), kept here as the reference point that skip connections and
-global context improve upon.
+through the 1/16-resolution bottleneck.  This is the basic autoencoder of
+Saini et al. 2024, "Colorizing Multi-Modal Medical Data: An Autoencoder-based
+Approach for Enhanced Anatomical Information in X-ray Images" (EAI Endorsed
+Trans. Pervasive Health Technol., doi:10.4108/eetpht.10.5540), the baseline of
+the chest X-ray colorization literature, kept as the reference point that skip
+connections and global context improve upon.
 """
 from __future__ import annotations
 
@@ -69,6 +71,6 @@ class AutoEncoder(Colorizer):
         return self.head(self.decoder(z))  # (B, 2, H, W) normalised a*b*
 
 
-@register_model(paper="Convolutional autoencoder baseline for chest X-ray colorization (MSE on a*b*)")
+@register_model(paper="Saini et al. 2024, autoencoder baseline for chest X-ray colorization (EAI PHAT)")
 def autoencoder(widths: tuple[int, ...] | list[int] = (64, 128, 256, 512)) -> AutoEncoder:
     return AutoEncoder(tuple(widths))
