@@ -1,0 +1,166 @@
+"""PNG / JPEG / BMP / TIFF reading and writing.
+
+Reading
+    * 8-bit gray gives exactly ``uint8 / 255`` (unless a window is asked for).
+    * 16-bit gray (PNG ``I;16``, TIFF) and float TIFF keep full precision and are
+      windowed (``window=``) or robustly scaled (0.5-99.5 percentiles).
+    * Colour (RGB, RGBA, palette, CMYK ...) becomes gray with the same CIE L*,
+      with a one-line warning.  RGB files whose three channels are identical are
+      gray already: they are read without a warning.
+    * JPEG/TIFF EXIF orientation is applied, so the array is shown upright.
+    * TIFF is read with ``tifffile`` (all bit depths, multi-page stacks become
+      frames); the rest with Pillow.
+
+Writing: one ``(1, H, W, 3)`` uint8 frame to PNG, TIFF or JPEG (quality 95).
+"""
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InputError, MedcolorError
+from .common import check_pixels, color_to_gray, new_meta, warn_input
+from .windowing import display_values
+
+__all__ = ["read_image", "read_tiff", "write_image"]
+
+
+def _gray_from_channels(arr: np.ndarray, path, meta: dict, what: str) -> np.ndarray:
+    """``(..., C)`` with C in 2..4 -> ``(...)`` raw gray; warns when it was really colour or had alpha."""
+    channels = arr.shape[-1]
+    if channels == 2:  # gray + alpha
+        warn_input(meta, path, "alpha channel ignored (gray+alpha image)")
+        return arr[..., 0]
+    rgb = arr[..., :3]
+    if channels == 4:
+        warn_input(meta, path, f"{what} image with alpha: alpha ignored, colour converted to gray (luminance)")
+    elif not (np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 0], rgb[..., 2])):
+        warn_input(meta, path, f"{what} colour image converted to gray (luminance)")
+    else:
+        return rgb[..., 0]
+    peak = 255.0 if rgb.dtype == np.uint8 else (65535.0 if rgb.dtype == np.uint16 else 1.0)
+    gray = color_to_gray(rgb.astype(np.float32) / np.float32(peak))
+    return gray if peak == 1.0 else gray * np.float32(peak)  # back to the input's value scale
+
+
+def read_image(path: str | Path, *, window=None, max_pixels: int | None = None, fmt: str = "png"
+               ) -> tuple[np.ndarray, dict]:
+    """Read a PNG/JPEG/BMP (Pillow) or TIFF (tifffile) file -> ``((F, H, W) float32 in [0, 1], meta)``.
+
+    ``window`` is an already-parsed ``(center, width)`` or None.
+    """
+    if fmt == "tiff":
+        return read_tiff(path, window=window, max_pixels=max_pixels)
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    meta = new_meta(path, "image")
+    meta["codec"] = fmt
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as im:
+                check_pixels(path, im.height, im.width, max_pixels)
+                im = ImageOps.exif_transpose(im)
+                mode = im.mode
+                if mode in ("P", "PA"):
+                    im = im.convert("RGB")  # palette -> its colours (alpha/transparency ignored)
+                elif mode in ("CMYK", "YCbCr", "LAB", "HSV"):
+                    im = im.convert("RGB")
+                arr = np.asarray(im)
+    except Image.DecompressionBombError as exc:
+        raise InputError(path, f"image too large to decode safely ({exc})") from None
+    except UnidentifiedImageError:
+        raise InputError(path, f"not a valid {fmt.upper()} image (cannot identify the content)") from None
+    except (OSError, SyntaxError, ValueError) as exc:  # Pillow's errors for truncated/corrupt data
+        raise InputError(path, f"corrupt or truncated {fmt.upper()} file ({exc})") from None
+
+    if arr.dtype == bool:  # mode "1": bilevel
+        arr = arr.astype(np.uint8) * np.uint8(255)
+    eight_bit = arr.dtype == np.uint8
+    if arr.dtype.kind in "iu" and not eight_bit:  # Pillow gives I;16 as uint16, some PNGs as int32 "I"
+        bits = 16 if arr.max(initial=0) < 65536 and arr.min(initial=0) >= 0 else 32
+    else:
+        bits = 8 if eight_bit else 32
+    if mode in ("P", "PA"):
+        warn_input(meta, path, "palette image converted to gray (luminance)")
+        arr = color_to_gray(arr.astype(np.float32) / np.float32(255)) * np.float32(255)
+    elif arr.ndim == 3:
+        arr = _gray_from_channels(arr, path, meta, mode)
+    display, applied, how = display_values(arr, window, eight_bit=eight_bit)
+    display = display[None]  # (1, H, W)
+    meta.update(shape=display.shape, frames=1, bits=bits, window=applied, scaling=how)
+    return display, meta
+
+
+def read_tiff(path: str | Path, *, window=None, max_pixels: int | None = None) -> tuple[np.ndarray, dict]:
+    """TIFF via tifffile -> ``((F, H, W) float32 in [0, 1], meta)``; pages of a stack become frames."""
+    import tifffile
+
+    meta = new_meta(path, "image")
+    meta["codec"] = "tiff"
+    try:
+        with tifffile.TiffFile(path) as tif:
+            series = tif.series[0]
+            axes, shape = series.axes, series.shape
+            if "Y" not in axes or "X" not in axes:
+                raise InputError(path, f"TIFF has no 2-D image (axes {axes})")
+            check_pixels(path, shape[axes.index("Y")], shape[axes.index("X")], max_pixels)
+            arr = series.asarray()
+            photometric = tif.pages[0].photometric
+    except InputError:
+        raise
+    except Exception as exc:  # tifffile raises many types (TiffFileError, ValueError, struct.error ...)
+        raise InputError(path, f"corrupt or truncated TIFF file ({type(exc).__name__}: {exc})") from None
+
+    # Bring to (F, H, W[, C]): move Y, X to the end (before samples) and merge the other axes.
+    samples = "S" in axes
+    order = [i for i, a in enumerate(axes) if a not in "YXS"] + [axes.index("Y"), axes.index("X")]
+    if samples:
+        order.append(axes.index("S"))
+    arr = np.transpose(arr, order)
+    tail = arr.shape[-3:] if samples else arr.shape[-2:]
+    arr = arr.reshape((-1, *tail))
+    eight_bit = arr.dtype == np.uint8
+    if samples and arr.shape[-1] == 1:
+        arr, samples = arr[..., 0], False
+    if samples:
+        if arr.shape[-1] not in (2, 3, 4):
+            raise InputError(path, f"TIFF with {arr.shape[-1]} samples per pixel is not supported")
+        arr = _gray_from_channels(arr, path, meta, "RGB")
+    elif photometric is not None and int(photometric) == 3:  # PALETTE
+        warn_input(meta, path, "palette TIFF: colour map ignored, index values read as gray")
+    if photometric is not None and int(photometric) == 0 and arr.dtype.kind in "iu":  # MINISWHITE
+        arr = np.iinfo(arr.dtype).max - arr
+    bits = arr.dtype.itemsize * 8
+    display, applied, how = display_values(arr, window, eight_bit=eight_bit)
+    meta.update(shape=display.shape, frames=display.shape[0], bits=bits, window=applied, scaling=how)
+    return display, meta
+
+
+def write_image(path: Path, rgb: np.ndarray, fmt: str, model_name: str) -> None:
+    """Write one ``(1, H, W, 3)`` uint8 frame to ``path`` (already a temporary name) as png/tiff/jpg."""
+    if rgb.shape[0] != 1:
+        raise MedcolorError(f"{path}: {fmt} holds one frame, got {rgb.shape[0]}; "
+                            "write frames one by one (e.g. name_z000.png) or use dcm/nii")
+    frame = np.ascontiguousarray(rgb[0])
+    description = f"colorized by medcolor (model {model_name})"
+    if fmt == "tiff":
+        import tifffile
+
+        tifffile.imwrite(path, frame, photometric="rgb", compression="zlib", software="medcolor",
+                         description=description, metadata=None)
+        return
+    from PIL import Image, PngImagePlugin
+
+    im = Image.fromarray(frame)
+    if fmt == "png":
+        info = PngImagePlugin.PngInfo()
+        info.add_text("Software", "medcolor")
+        info.add_text("Description", description)
+        im.save(path, format="PNG", pnginfo=info)
+    elif fmt == "jpg":
+        im.save(path, format="JPEG", quality=95, subsampling=0, comment=description.encode())
+    else:
+        raise MedcolorError(f"{path}: unknown image format {fmt!r}")
