@@ -24,7 +24,11 @@ from .device import resolve_device
 from .recombine import recombine, upsample_ab
 from .weights import load_model
 
-__all__ = ["colorize", "colorize_gray", "get_model", "working_shape", "predict_ab", "as_gray"]
+__all__ = ["colorize", "colorize_gray", "get_model", "working_shape", "predict_ab", "as_gray",
+           "model_working_size", "DEFAULT_WORKING_SIZE"]
+
+# Working size (short side, pixels) for models whose card does not state one.
+DEFAULT_WORKING_SIZE = 256
 
 
 @lru_cache(maxsize=8)
@@ -37,6 +41,16 @@ def get_model(model: str | os.PathLike | nn.Module, device: torch.device) -> nn.
     if isinstance(model, nn.Module):
         return model.to(device).eval()
     return _cached_model(str(model), str(device))
+
+
+def model_working_size(net: nn.Module) -> int | None:
+    """The working size a model was trained for (its ``meta.working_size``); ``None`` = native size.
+
+    Models trained on small patches (e.g. 32-px dermoscopy) must see inputs at
+    their native scale, photos at 256 on the short side.
+    """
+    size = (getattr(net, "medcolor_meta", None) or {}).get("working_size", DEFAULT_WORKING_SIZE)
+    return None if size in (None, 0, "native") else int(size)
 
 
 def working_shape(h: int, w: int, size: int | None) -> tuple[int, int]:
@@ -91,14 +105,15 @@ def _refine_with_hints(L: torch.Tensor, ab: torch.Tensor, hints) -> torch.Tensor
     return torch.from_numpy(np.ascontiguousarray(out)).permute(2, 0, 1)[None].float()
 
 
-def colorize_gray(gray: np.ndarray, model: str | os.PathLike | nn.Module = "default", size: int | None = 256,
+def colorize_gray(gray: np.ndarray, model: str | os.PathLike | nn.Module = "default", size: int | str | None = "auto",
                   device: str | torch.device = "auto", batch_size: int = 8, hints=None) -> np.ndarray:
     """Colorize display gray values in [0, 1].
 
     Args:
         gray: ``(H, W)`` or ``(N, H, W)`` float in [0, 1] (uint8/uint16 are scaled).
         model: a shipped name (``default``, ``photo`` ...), a path, or a loaded module.
-        size: working size for the network (short side); ``None`` runs at native size.
+        size: working size for the network (short side); ``None`` runs at native size;
+            ``"auto"`` uses the size the model was trained for (256 unless its card says otherwise).
         device: ``auto``, ``cpu``, ``cuda`` or ``mps``.
         batch_size: frames per forward pass.
         hints: optional user hints for a single 2-D image (see :mod:`medcolor.classic.hints`).
@@ -114,6 +129,8 @@ def colorize_gray(gray: np.ndarray, model: str | os.PathLike | nn.Module = "defa
         raise ValueError("hints apply to a single 2-D image, not to a stack of frames")
     dev = resolve_device(device)
     net = get_model(model, dev)
+    if size == "auto":
+        size = model_working_size(net)
     out = np.empty((*frames.shape, 3), dtype=np.uint8)
     for start in range(0, frames.shape[0], max(1, batch_size)):
         chunk = torch.from_numpy(frames[start:start + batch_size])[:, None].to(dev)
@@ -128,7 +145,7 @@ def colorize_gray(gray: np.ndarray, model: str | os.PathLike | nn.Module = "defa
     return out[0] if single else out
 
 
-def colorize(image, model: str | os.PathLike | nn.Module = "default", size: int | None = 256,
+def colorize(image, model: str | os.PathLike | nn.Module = "default", size: int | str | None = "auto",
              device: str | torch.device = "auto", window=None, axis: int | None = None,
              hints=None, batch_size: int = 8) -> np.ndarray:
     """Colorize an image file (PNG/JPEG/TIFF/BMP, DICOM, NIfTI) or an in-memory array.

@@ -27,7 +27,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--model", default="default", help="shipped model name, run directory or .safetensors path")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
     p.add_argument("--batch-size", type=int, default=8, help="frames per forward pass (default 8)")
-    p.add_argument("--size", type=int, default=256, help="working size, short side in pixels (default 256)")
+    p.add_argument("--size", type=_size, default="auto",
+                   help="working size of the network, short side in pixels; 'native' for none; "
+                        "default 'auto': the size the model was trained for (256 for the photo model)")
     p.add_argument("--format", dest="fmt", choices=FORMATS, default="png", help="output format (default png)")
     p.add_argument("--window", default=None,
                    help="CT preset (lung, mediastinum, bone, brain, soft-tissue, abdomen) or 'C,W'")
@@ -39,6 +41,18 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=run)
     return p
+
+
+def _size(text: str):
+    if text in ("auto", "native"):
+        return None if text == "native" else "auto"
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of pixels, 'auto' or 'native', got {text!r}") from None
+    if value < 16:
+        raise argparse.ArgumentTypeError(f"must be at least 16 pixels, got {value}")
+    return value
 
 
 def output_paths(outdir: Path, rel: Path, frames: int, fmt: str) -> list[Path]:
@@ -95,8 +109,6 @@ def run(args) -> int:
     from ..io import discover
     from ..pipeline import get_model
 
-    if args.size is not None and args.size < 16:
-        raise UsageError(f"--size must be at least 16, got {args.size}")
     if args.batch_size < 1:
         raise UsageError(f"--batch-size must be at least 1, got {args.batch_size}")
     if args.output.exists() and not args.output.is_dir():
