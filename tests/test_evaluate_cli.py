@@ -103,6 +103,23 @@ def test_e2e_with_model_writes_every_report_file(gt_dir, tmp_path, tiny_model_pa
     assert list(run["unreadable"]) == ["bad.jpg"] and run["grayscale"] == ["gray.png"]
 
 
+def test_models_share_inputs_and_names_are_kept(gt_dir, tmp_path, tiny_model_path, capsys):
+    # the same weights under two spellings: two rows keyed by the given strings, identical scores
+    a, b = str(tiny_model_path), str(tiny_model_path.with_suffix(".json"))
+    out = tmp_path / "r"
+    assert main(["evaluate", "--data", str(gt_dir), "--models", a, b, "--work-size", "32",
+                 "--device", "cpu", "--grid", "0", "--out", str(out)]) == 0
+    rows = _csv(out / "per_image.csv")
+    by = {(r["method"], r["image"]): r for r in rows}
+    for img in ("c0.png", "c1.png", "c2.png"):
+        for col in ("psnr", "ssim", "deltae2000", "max_dl"):
+            assert by[(a, img)][col] == by[(b, img)][col]
+    assert list(json.loads((out / "summary.json").read_text())) == ["zero-chroma", a, b]
+    capsys.readouterr()
+    _one_line_error(capsys, main(["evaluate", "--data", str(gt_dir), "--models", a, a, "--out", str(out),
+                                  "--overwrite"]), 2, "given twice")
+
+
 def _one_line_error(capsys, code, expected_code, *needles):
     err = capsys.readouterr().err.strip()
     assert code == expected_code
