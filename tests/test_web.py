@@ -80,10 +80,10 @@ def noisy_png(h: int, w: int) -> bytes:
     return buf.getvalue()
 
 
-def ct_small() -> Path:
+def ct_dicom() -> Path:
     from pydicom.data import get_testdata_file
 
-    return Path(get_testdata_file("CT_small.dcm"))  # 128x128 CT, ships with pydicom
+    return Path(get_testdata_file("693_UNCI.dcm"))  # 512x512 head CT in HU, from pydicom-data
 
 
 def make_client(**cfg) -> TestClient:
@@ -136,14 +136,14 @@ def test_type_is_checked_by_content_not_extension(client):
 
 
 def test_dicom_round_trip(client):
-    r = post(client, ct_small().read_bytes(), name="ct.dcm", format="dcm", window="soft-tissue")
+    r = post(client, ct_dicom().read_bytes(), name="ct.dcm", format="dcm", window="soft-tissue")
     assert r.status_code == 200, r.text
     assert r.headers["content-type"] == "application/dicom"
     ds = pydicom.dcmread(io.BytesIO(r.content))
     assert ds.PhotometricInterpretation == "RGB" and ds.SamplesPerPixel == 3
-    assert ds.pixel_array.shape == (128, 128, 3)
+    assert ds.pixel_array.shape == (512, 512, 3)
     # the same upload as PNG is the same picture
-    png = post(client, ct_small().read_bytes(), name="ct.dcm", window="soft-tissue")
+    png = post(client, ct_dicom().read_bytes(), name="ct.dcm", window="soft-tissue")
     assert png.status_code == 200
     rgb = np.asarray(Image.open(io.BytesIO(png.content)).convert("RGB"))
     assert np.abs(rgb.astype(int) - ds.pixel_array.astype(int)).max() <= 1
@@ -165,13 +165,13 @@ def test_multiframe_dicom_preview_first_frame_download_all(client):
 
 
 def test_preview_returns_windowed_gray(client):
-    r = client.post("/api/preview", files={"file": ("ct.dcm", ct_small().read_bytes())},
+    r = client.post("/api/preview", files={"file": ("ct.dcm", ct_dicom().read_bytes())},
                     data={"window": "bone"})
     assert r.status_code == 200, r.text
     im = Image.open(io.BytesIO(r.content))
-    assert im.mode == "L" and im.size == (128, 128)
+    assert im.mode == "L" and im.size == (512, 512)
     assert r.headers["x-medcolor-format"] == "dicom"
-    other = client.post("/api/preview", files={"file": ("ct.dcm", ct_small().read_bytes())},
+    other = client.post("/api/preview", files={"file": ("ct.dcm", ct_dicom().read_bytes())},
                         data={"window": "lung"})
     assert other.content != r.content  # the window preset changes what the network sees
 
@@ -249,7 +249,7 @@ def test_dicom_output_needs_dicom_input(client):
 
 
 def test_unknown_window_is_4xx(client):
-    r = post(client, ct_small().read_bytes(), name="ct.dcm", window="no-such-window")
+    r = post(client, ct_dicom().read_bytes(), name="ct.dcm", window="no-such-window")
     assert 400 <= r.status_code < 500 and "no-such-window" in r.json()["error"]
 
 
@@ -332,7 +332,7 @@ def test_nothing_is_kept_on_disk(tmp_path, monkeypatch):
     monkeypatch.setattr(tempfile, "tempdir", str(spool))
     with make_client() as c:
         assert post(c, gray_png()).status_code == 200
-        assert post(c, ct_small().read_bytes(), name="ct.dcm", format="dcm").status_code == 200
+        assert post(c, ct_dicom().read_bytes(), name="ct.dcm", format="dcm").status_code == 200
         assert post(c, b"not an image", name="x.png").status_code == 415
         assert post(c, gray_png(), model="broken").status_code == 500
     assert list(spool.iterdir()) == []
