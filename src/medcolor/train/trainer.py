@@ -91,7 +91,10 @@ class Trainer:
         self.steps_per_epoch = len(self.sampler) // cfg.batch_size  # micro-batches per epoch per process
         self.loader = DataLoader(self.dataset, batch_size=cfg.batch_size, sampler=self.sampler, drop_last=True,
                                  num_workers=cfg.data.workers, persistent_workers=cfg.data.workers > 0,
-                                 pin_memory=self.device.type == "cuda")
+                                 pin_memory=self.device.type == "cuda",
+                                 # own generator: creating an iterator must not draw from the global RNG,
+                                 # or a resumed run's dropout stream would shift
+                                 generator=torch.Generator().manual_seed(cfg.seed))
         self.val = load_val_batch(val, cfg.data.size, cfg.data.val_max_images) if info.is_main and val else None
         # --- models
         if model_entry(cfg.model.name).kind != "colorizer":

@@ -1,0 +1,104 @@
+"""Process-level trainer tests: resume after ``kill -9`` and 2-process DDP under torchrun (gloo, CPU)."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from test_train import make_colour_folder
+
+TINY_FAST = ["model.kwargs.widths=[8,8,16,16,16]"]
+
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1")
+    env.pop("WORLD_SIZE", None)
+    return env
+
+
+def _log(run: Path) -> list[dict]:
+    return [json.loads(x) for x in (run / "log.jsonl").read_text().splitlines()]
+
+
+def _digests(run: Path) -> dict[int, float]:
+    """Last logged data fingerprint of each step (a killed run may have logged steps it later redid)."""
+    return {e["step"]: e["data_digest"] for e in _log(run) if e["event"] == "train"}
+
+
+def _weights(run: Path) -> dict[str, torch.Tensor]:
+    from safetensors.torch import load_file
+
+    return load_file(str(run / "model.safetensors"))
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    return make_colour_folder(tmp_path_factory.mktemp("colour"), n=8)
+
+
+def _cmd(data_dir: Path, run: Path, steps: int) -> list[str]:
+    return [sys.executable, "-m", "medcolor", "train", "--recipe", "fastcolor-photo", "--data", str(data_dir),
+            "--out", str(run), "--steps", str(steps), "--batch-size", "2", "--size", "32", "--device", "cpu",
+            "--ckpt-every", "1", "data.workers=1", "log_every=1", "val_every=1000", "data.val_max_images=2",
+            *TINY_FAST]
+
+
+def test_resume_after_kill_reaches_the_step_with_the_same_data_order(data_dir, tmp_path):
+    steps = 16
+    killed, straight = tmp_path / "killed", tmp_path / "straight"
+    proc = subprocess.Popen(_cmd(data_dir, killed, steps), env=_env(), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    marker = killed / "checkpoints" / "step_00000002.pt"
+    deadline = time.monotonic() + 120
+    while not marker.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL, "the run finished before it could be killed"
+    done = max(int(p.stem.split("_")[1]) for p in (killed / "checkpoints").glob("step_*.pt"))
+    assert 2 <= done < steps
+
+    resumed = subprocess.run([sys.executable, "-m", "medcolor", "train", "--resume", str(killed)], env=_env(),
+                             capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    assert f"resumed {killed} from step {done}" in resumed.stdout
+
+    subprocess.run(_cmd(data_dir, straight, steps), env=_env(), check=True, capture_output=True, timeout=300)
+    a, b = _digests(killed), _digests(straight)
+    assert sorted(a) == list(range(1, steps + 1))
+    assert a == b  # identical data order and augmentation, step by step
+    wa, wb = _weights(killed), _weights(straight)
+    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+    assert json.loads((killed / "model.json").read_text())["meta"]["step"] == steps
+
+
+@pytest.mark.skipif(shutil.which("torchrun") is None and not Path(sys.executable).with_name("torchrun").exists(),
+                    reason="torchrun not installed")
+def test_torchrun_two_cpu_processes(data_dir, tmp_path):
+    run = tmp_path / "ddp"
+    torchrun = shutil.which("torchrun") or str(Path(sys.executable).with_name("torchrun"))
+    cmd = [torchrun, "--standalone", "--nproc_per_node", "2", "-m", "medcolor", "train", "--recipe", "gan-mse",
+           "--data", str(data_dir), "--out", str(run), "--steps", "3", "--batch-size", "2", "--size", "32",
+           "--device", "cpu", "data.workers=0", "log_every=1", "grad_accum=2", "data.val_max_images=2",
+           "model.kwargs.widths=[8,16,16,32,32]", "discriminator.kwargs.widths=[8,16,16,32]"]
+    proc = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "world size 2" in proc.stdout
+    log = _log(run)
+    starts = [e for e in log if e["event"] == "start"]
+    assert len(starts) == 1 and starts[0]["world_size"] == 2  # only rank 0 writes
+    assert [e["step"] for e in log if e["event"] == "train"] == [1, 2, 3]
+    assert all("loss/d" in e for e in log if e["event"] == "train")
+    assert sorted(p.name for p in (run / "checkpoints").iterdir() if p.name.startswith("step_")) == \
+        ["step_00000003.pt"]
+    import medcolor
+
+    assert medcolor.load_model(run)(torch.full((1, 1, 32, 32), 50.0)).shape == (1, 2, 32, 32)
