@@ -101,6 +101,8 @@ def test_e2e_with_model_writes_every_report_file(gt_dir, tmp_path, tiny_model_pa
             im.verify()
     run = json.loads((out / "run.json").read_text())
     assert list(run["unreadable"]) == ["bad.jpg"] and run["grayscale"] == ["gray.png"]
+    assert any(f"{spec}: 32 px" in line for line in run["protocol"])
+    assert "--work-size 32" in run["command"]
 
 
 def test_models_share_inputs_and_names_are_kept(gt_dir, tmp_path, tiny_model_path, capsys):

@@ -36,8 +36,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         "(zero-chroma is always included)")
     p.add_argument("--size", type=int, default=None, metavar="S",
                    help="resize each ground truth so its short side is S (default: native size)")
-    p.add_argument("--work-size", type=int, default=256, metavar="S",
-                   help="working size (short side) at which models predict chroma (default 256)")
+    p.add_argument("--work-size", type=_work_size, default="auto", metavar="S",
+                   help="short side at which models predict chroma: pixels, 'native', or 'auto' "
+                        "(default: the size each model was trained for)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (models only)")
     p.add_argument("--limit", type=int, default=None, metavar="N",
                    help="evaluate only the first N usable images (sorted by file name)")
@@ -47,6 +48,18 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="replace report files already in REPORT_DIR")
     p.set_defaults(run=run)
     return p
+
+
+def _work_size(text: str):
+    if text in ("auto", "native"):
+        return None if text == "native" else "auto"
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of pixels, 'auto' or 'native', got {text!r}") from None
+    if value < 16:
+        raise argparse.ArgumentTypeError(f"must be at least 16 pixels, got {value}")
+    return value
 
 
 def _parse_baselines(text: str) -> list[str]:
@@ -64,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
     from ..errors import UsageError
     from ..evaluate import EvalConfig, evaluate
 
-    for opt in ("size", "work_size", "limit", "grid"):
+    for opt in ("size", "limit", "grid"):
         value = getattr(args, opt)
         if value is not None and value < (0 if opt == "grid" else 1):
             raise UsageError(f"--{opt.replace('_', '-')} must be a positive integer, got {value}")

@@ -25,7 +25,8 @@ class EvalConfig:
             reported under this exact string.
         baselines: baseline names; ``zero-chroma`` is added when missing.
         size: short side of the ground truth (None = native size).
-        work_size: short side at which models predict chroma.
+        work_size: short side at which models predict chroma; ``"auto"`` = the size
+            each model was trained for, ``None`` = native size.
         device: torch device for the models.
         limit: evaluate at most this many usable images.
         seed: seed of the Levin hint draw.
@@ -39,7 +40,7 @@ class EvalConfig:
     models: list[str] = field(default_factory=list)
     baselines: list[str] = field(default_factory=lambda: ["zero-chroma"])
     size: int | None = None
-    work_size: int | None = 256
+    work_size: int | str | None = "auto"
     device: str = "auto"
     limit: int | None = None
     seed: int = 0
@@ -55,8 +56,8 @@ class EvalConfig:
         parts += ["--baselines", ",".join(dict.fromkeys(["zero-chroma", *self.baselines]))]
         if self.size:
             parts += ["--size", str(self.size)]
-        if self.work_size != 256:
-            parts += ["--work-size", str(self.work_size)]
+        if self.work_size != "auto":
+            parts += ["--work-size", "native" if self.work_size is None else str(self.work_size)]
         if self.limit is not None:
             parts += ["--limit", str(self.limit)]
         if self.seed:
@@ -140,7 +141,7 @@ def evaluate(config: EvalConfig, log=None) -> EvalResult:
         "methods": [m.name for m in methods],
         "grayscale": gtset.grayscale,
         "unreadable": gtset.unreadable,
-        "protocol": protocol_text(config.size, config.work_size),
+        "protocol": protocol_text(config.size, {m.name: m.working_size for m in models}),
         "baselines": baseline_notes(baselines, config.seed, gtset.samples),
         "notes": notes,
     }

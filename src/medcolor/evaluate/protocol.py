@@ -146,19 +146,18 @@ def load_ground_truth(root: str | Path, size: int | None = None, limit: int | No
     return out
 
 
-def protocol_text(size: int | None, work_size: int | None) -> list[str]:
-    """The protocol as bullet lines for the reports."""
+def protocol_text(size: int | None, work_sizes: dict[str, int | None]) -> list[str]:
+    """The protocol as bullet lines for the reports; ``work_sizes`` maps model -> working size."""
     gt = (f"resized with Pillow Lanczos so its short side is {size} px" if size
           else "at its native size")
-    return [
+    sizes = "; ".join(f"{m}: {'native size' if v is None else f'{v} px'}" for m, v in work_sizes.items())
+    lines = [
         f"Ground truth: each colour image of the folder (sorted by name), 8-bit sRGB, {gt}.",
         f"Grayscale ground truth (chroma C*ab ≤ {GRAY_CHROMA:g} at {GRAY_QUANTILE:.0%} of pixels) "
         "is skipped and counted.",
         "Input to every method: the L* of the ground truth rendered as an sRGB gray image, "
         "rounded to uint8 (the same input for all methods).",
         "Output: uint8 RGB at the ground truth's size.",
-        f"Models predict chroma at working size {work_size} px (short side); the pipeline upsamples "
-        "it and joins it with the full-resolution L*.",
         "PSNR: RGB uint8, data range 255, capped at 100 dB. SSIM: Wang et al. 2004, Gaussian 11×11 "
         "window σ = 1.5, K1 = 0.01, K2 = 0.03, per RGB channel, mean over the valid region "
         "(= skimage structural_similarity with gaussian_weights=True, use_sample_covariance=False).",
@@ -166,5 +165,10 @@ def protocol_text(size: int | None, work_size: int | None) -> list[str]:
         "sqrt(mean over pixels of Δa*² + Δb*²), Lab units.",
         "Colourfulness: Hasler & Süsstrunk 2003 on RGB [0, 255]; ratio = output / ground truth. "
         "max |ΔL*|: largest |L*(output) − L*(input)| over pixels.",
-        "Time: wall-clock seconds per image for the method's call alone (model loading excluded).",
+        "Time: wall-clock seconds per image for the method's call alone (model loading and one "
+        "warm-up call excluded).",
     ]
+    if work_sizes:
+        lines.insert(4, f"Models predict chroma at a working size (short side; {sizes}) through "
+                        "medcolor.colorize_gray, which upsamples it and joins it with the full-resolution L*.")
+    return lines

@@ -32,14 +32,17 @@ class ModelMethod:
     name: str
     spec: str
     device: str = "auto"
-    work_size: int | None = 256
+    work_size: int | str | None = "auto"
 
     def __post_init__(self) -> None:
         from ..device import resolve_device
+        from ..pipeline import model_working_size
         from ..weights import load_model
 
         self._device = resolve_device(self.device)
         self.model = load_model(self.spec, device=self._device)
+        # "auto": the size the model was trained for (from its card); None = native size
+        self.working_size = model_working_size(self.model) if self.work_size == "auto" else self.work_size
 
     def warmup(self, sample: Sample) -> None:
         """One untimed call, so that one-off costs (kernel selection, caches) are not timed."""
@@ -49,7 +52,7 @@ class ModelMethod:
         from ..pipeline import colorize_gray
 
         gray = sample.gray.astype(np.float32) / 255.0  # (H, W) display gray in [0, 1]
-        return colorize_gray(gray, model=self.model, size=self.work_size, device=self._device)
+        return colorize_gray(gray, model=self.model, size=self.working_size, device=self._device)
 
 
 @dataclass
