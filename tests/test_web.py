@@ -164,6 +164,21 @@ def test_multiframe_dicom_preview_first_frame_download_all(client):
     assert ds.pixel_array.shape == (10, 64, 64, 3)
 
 
+def test_nifti_volume_previews_its_middle_slice(client, tmp_path):
+    import nibabel
+
+    vol = np.zeros((24, 20, 5), np.int16)  # (x, y, z) in HU
+    vol[..., 2] = 400  # only the middle slice is bright
+    path = tmp_path / "vol.nii.gz"
+    nibabel.save(nibabel.Nifti1Image(vol, np.eye(4)), path)
+    r = post(client, path.read_bytes(), name="vol.nii.gz", window="0,800")
+    assert r.status_code == 200, r.text
+    assert r.headers["x-medcolor-format"] == "nifti"
+    frames, frame = int(r.headers["x-medcolor-frames"]), int(r.headers["x-medcolor-frame"])
+    assert frames >= 5 and frame == frames // 2
+    assert_json_error(post(client, path.read_bytes(), name="vol.nii.gz", format="dcm"), 400)
+
+
 def test_preview_returns_windowed_gray(client):
     r = client.post("/api/preview", files={"file": ("ct.dcm", ct_dicom().read_bytes())},
                     data={"window": "bone"})
