@@ -1,0 +1,138 @@
+"""Rebuild the bundled sample images in ``examples/`` from the shared data set.
+
+    .venv/bin/python examples/make_samples.py [--data /work/shared/data]
+
+Every sample is small (< 300 KB), real, and grayscale; sources and licences are
+listed in ``examples/README.md``.  The DICOM samples stay valid DICOM: pixel
+data resampled, Rows/Columns/spacings updated, new SOP/Series UIDs, ImageType
+DERIVED and a DerivationDescription saying what was done; the original VOI
+window and rescale are kept, so they display as the originals do.
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+
+
+def _resize(pixels: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Anti-aliased resize of a 2-D integer image, keeping its dtype and value scale."""
+    from skimage.transform import resize
+
+    out = resize(pixels.astype(np.float64), shape, order=1, anti_aliasing=True, preserve_range=True)
+    info = np.iinfo(pixels.dtype)
+    return np.clip(np.rint(out), info.min, info.max).astype(pixels.dtype)
+
+
+def downscale_dicom(src: Path, dst: Path, long_side: int, note: str, compress: bool = False) -> None:
+    """Resample a single-frame grayscale DICOM to ``long_side`` pixels and save it as a derived image."""
+    import pydicom
+    from pydicom.uid import JPEG2000Lossless, generate_uid
+
+    ds = pydicom.dcmread(src)
+    pixels = ds.pixel_array
+    rows, cols = pixels.shape
+    scale = long_side / max(rows, cols)
+    shape = (round(rows * scale), round(cols * scale))
+    small = _resize(pixels, shape)
+    factor = rows / shape[0]
+    for keyword in ("PixelSpacing", "ImagerPixelSpacing"):
+        if keyword in ds and all(float(v) > 0 for v in ds[keyword].value):
+            ds[keyword].value = [f"{float(v) * factor:.6g}" for v in ds[keyword].value]
+        elif keyword in ds:  # a zero spacing is invalid: drop it rather than copy the error
+            del ds[keyword]
+    # Repair what dciodvfy flags in the originals, so the samples are clean DICOM.
+    if str(ds.get("PatientIdentityRemoved", "")).upper() == "YES" and "DeidentificationMethod" not in ds:
+        ds.DeidentificationMethod = "de-identified by the pydicom-data distributors"
+    if not {"Laterality", "ImageLaterality", "BodyPartExamined"} & set(ds.dir()):
+        ds.Laterality = ""
+    if "ImagePositionPatient" in ds and "FrameOfReferenceUID" not in ds:
+        ds.FrameOfReferenceUID = generate_uid()
+        ds.PositionReferenceIndicator = ""
+    ds.Rows, ds.Columns = shape
+    ds.PixelData = small.tobytes()
+    ds.file_meta.TransferSyntaxUID = pydicom.uid.ExplicitVRLittleEndian
+    ds.ImageType = ["DERIVED", "PRIMARY"] + list(ds.get("ImageType", ["", ""]))[2:]
+    ds.DerivationDescription = note
+    ds.SeriesInstanceUID = generate_uid()
+    ds.SOPInstanceUID = generate_uid()
+    ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+    for private in [e.tag for e in ds if e.tag.is_private]:
+        del ds[private]
+    if compress:  # lossless JPEG 2000 keeps the 15-bit X-ray under the size budget
+        ds.compress(JPEG2000Lossless, small)
+    ds.save_as(dst, enforce_file_format=True)
+
+
+def dicom_to_png(src: Path, dst: Path, long_side: int) -> None:
+    """Window a DICOM with its own VOI (medcolor.io.read) and save an 8-bit gray PNG."""
+    from PIL import Image
+
+    from medcolor.io import read
+
+    frames, _ = read(src)
+    gray = np.rint(frames[0] * 255).astype(np.uint8)
+    im = Image.fromarray(gray)
+    im.thumbnail((long_side, long_side), Image.Resampling.LANCZOS)
+    im.save(dst, optimize=True)
+
+
+def color_to_gray_file(src: Path, dst: Path, long_side: int, **save) -> None:
+    """A colour image -> gray with the same CIE L* (medcolor's own conversion), resized."""
+    from PIL import Image
+
+    from medcolor.io.common import color_to_gray
+
+    im = Image.open(src).convert("RGB")
+    im.thumbnail((long_side, long_side), Image.Resampling.LANCZOS)
+    gray = color_to_gray(np.asarray(im, dtype=np.float32) / 255)
+    Image.fromarray(np.rint(gray * 255).astype(np.uint8)).save(dst, **save)
+
+
+def nifti_slab(src: Path, dst: Path, step: int = 4, slices: int = 8) -> None:
+    """Whole-head 64x64 in-plane, 8 axial slices: block means over ``step`` pixels, every ``step``-th slice."""
+    import nibabel as nib
+    from skimage.transform import downscale_local_mean
+
+    img = nib.load(src)
+    data = np.asarray(img.dataobj)  # (X, Y, Z) int16 HU
+    mid = data.shape[2] // 2
+    picks = mid + step * (np.arange(slices) - slices // 2)
+    small = downscale_local_mean(data[:, :, picks].astype(np.float32), (step, step, 1))
+    small = np.rint(small).astype(np.int16)
+    affine = img.affine.copy()
+    affine[:3, :2] *= step  # in-plane voxels are `step` times larger
+    affine[:3, 2] *= step  # every `step`-th slice
+    affine[:3, 3] = img.affine[:3, :3] @ np.array([0.0, 0.0, picks[0]]) + img.affine[:3, 3]
+    out = nib.Nifti1Image(small, affine)
+    out.header["descrip"] = b"medcolor example: 4x downsampled slab of the InVesalius head CT"
+    out.header.set_xyzt_units("mm")
+    nib.save(out, dst)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", type=Path, default=Path("/work/shared/data"))
+    ap.add_argument("--out", type=Path, default=HERE)
+    args = ap.parse_args()
+    gray, out = args.data / "medical_gray", args.out
+    downscale_dicom(gray / "RG1_UNCI.dcm", out / "chest_xray_cr.dcm", 512,
+                    "downscaled to 512 px (anti-aliased) from pydicom-data RG1_UNCI.dcm for medcolor examples",
+                    compress=True)
+    downscale_dicom(gray / "693_UNCI.dcm", out / "head_ct.dcm", 256,
+                    "downscaled to 256 px (anti-aliased) from pydicom-data 693_UNCI.dcm for medcolor examples")
+    dicom_to_png(gray / "MR2_UNCI.dcm", out / "shoulder_mr.png", 512)
+    color_to_gray_file(args.data / "photos/val/chicky_512.jpg", out / "photo_gray.jpg", 512, quality=92)
+    color_to_gray_file(args.data / "medical_color/val/he_cmu_tile08.png", out / "he_tile_gray.png", 256,
+                       optimize=True)
+    nifti_slab(gray / "head_ct_invesalius.nii.gz", out / "head_ct_slab.nii.gz")
+    for p in sorted(out.iterdir()):
+        if p.suffix != ".py" and p.suffix != ".md":
+            print(f"{p.name:24s} {p.stat().st_size / 1024:7.1f} KB")
+
+
+if __name__ == "__main__":
+    main()
