@@ -204,5 +204,6 @@ def _gray_display(ds, pixels: np.ndarray, window, bits: int):
             return apply_window(values, center, width, function), (center, width), "voi"
         display = np.stack([apply_window(values[f], *own[f]) for f in range(frames)])
         return display, own[0][:2], "voi"
-    eight_bit = pixels.dtype == np.uint8 and not rescaled
-    return display_values(values, None, eight_bit=eight_bit)
+    if not rescaled and pixels.dtype.kind == "u" and bits <= 8:  # e.g. 8-bit or 1-bit: full range as is
+        return values.astype(np.float32) * np.float32(1.0 / (2 ** bits - 1)), None, "none"
+    return display_values(values, None)

@@ -71,10 +71,14 @@ def build_dataset(rgb: np.ndarray, meta: dict, model_name: str):
         ds.StudyID = "1"
         ds.StudyDescription = "medcolor"
     if src is None:
-        ds.PatientName, ds.PatientID = "Anonymous", "medcolor-" + sop_instance.split(".")[-1][-10:]
+        ds.PatientName, ds.PatientID = "Anonymous^", "medcolor-" + sop_instance.split(".")[-1][-10:]
     for keyword in _TYPE2:
         if keyword not in ds:
             setattr(ds, keyword, "")
+    if str(ds.get("PatientIdentityRemoved", "")).upper() == "YES" and "DeidentificationMethod" not in ds \
+            and "DeidentificationMethodCodeSequence" not in ds:
+        # Type 1C once identity is flagged removed; the source did not record how.
+        ds.DeidentificationMethod = "de-identified source; method not recorded in the source"
 
     # General Series
     modality = str(src.get("Modality", "") or "") if src is not None else ""
@@ -83,8 +87,8 @@ def build_dataset(rgb: np.ndarray, meta: dict, model_name: str):
     ds.SeriesNumber = int(src.get("SeriesNumber", 0) or 0) + 9000 if src is not None else 9000
     ds.SeriesDescription = f"colorized by medcolor ({model_name})"[:64]
     ds.SeriesDate, ds.SeriesTime = now.strftime("%Y%m%d"), now.strftime("%H%M%S")
-    if src is not None and "Laterality" in src:
-        ds.Laterality = src.Laterality
+    # Type 2C: dciodvfy cannot tell whether the body part is paired, so always send it (maybe empty).
+    ds.Laterality = src.Laterality if src is not None and "Laterality" in src else ""
     # General Equipment / SC Equipment
     ds.Manufacturer = "medcolor"
     ds.ConversionType = "WSD"  # workstation
@@ -107,7 +111,8 @@ def build_dataset(rgb: np.ndarray, meta: dict, model_name: str):
         ds.SourceImageSequence = Sequence([ref])
     lossy = src is not None and str(src.get("LossyImageCompression", "00")) == "01"
     ds.LossyImageCompression = "01" if lossy else "00"
-    if src is not None and "PixelSpacing" in src:
+    spacing = src.get("PixelSpacing") if src is not None else None
+    if spacing is not None and len(spacing) == 2 and all(float(v) > 0 for v in spacing):
         ds.NominalScannedPixelSpacing = src.PixelSpacing
         ds.PixelSpacing = src.PixelSpacing
     # Image Pixel

@@ -128,11 +128,11 @@ def detect_format(path_or_bytes: str | Path | bytes | bytearray | memoryview) ->
                     return g.read(_HEAD)
             except (OSError, EOFError, zlib.error):
                 return b""
+    if len(head) >= 132 and head[128:132] == b"DICM":  # first: some DICOM preambles hold a TIFF header
+        return "dicom"
     for magic, fmt in _MAGIC:
         if head.startswith(magic):
             return fmt
-    if len(head) >= 132 and head[128:132] == b"DICM":
-        return "dicom"
     if head.startswith(b"BM") and len(head) >= 14 and head[6:10] == b"\x00\x00\x00\x00":
         return "bmp"  # reserved fields are zero in every real BMP
     if _is_nifti_header(head):
