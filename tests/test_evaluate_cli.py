@@ -66,7 +66,7 @@ def test_zero_chroma_row_matches_hand_computed_values(gt_dir, tmp_path, capsys):
     assert "| zero-chroma | 3 |" in capsys.readouterr().out
 
 
-def test_e2e_with_model_writes_every_report_file(gt_dir, tmp_path, tiny_model_path, rng):
+def test_e2e_with_model_writes_every_report_file(gt_dir, tmp_path, tiny_model_path, rng, capsys):
     # a textured image too, and an unreadable file: reported, exit code 1
     Image.fromarray(rng.integers(0, 256, (30, 40, 3), dtype=np.uint8)).save(gt_dir / "noise.png")
     (gt_dir / "bad.jpg").write_bytes(b"\xff\xd8 truncated")
@@ -75,6 +75,10 @@ def test_e2e_with_model_writes_every_report_file(gt_dir, tmp_path, tiny_model_pa
     code = main(["evaluate", "--data", str(gt_dir), "--models", spec, "--baselines", "zero-chroma",
                  "--work-size", "32", "--device", "cpu", "--out", str(out)])
     assert code == 1  # bad.jpg could not be read
+    err = capsys.readouterr().err
+    assert [line for line in err.splitlines() if "bad.jpg" in line] == [
+        line for line in err.splitlines() if line.startswith(f"skipped {gt_dir / 'bad.jpg'}: cannot read as an image")]
+    assert "bad.jpg" in err and "Traceback" not in err
     rows = _csv(out / "per_image.csv")
     assert len(rows) == 4 * 2 and {r["method"] for r in rows} == {"zero-chroma", spec}
     for r in rows:
