@@ -150,3 +150,72 @@ def test_error_message_is_shown(server, browser, tmp_path):
     browser.find_element(By.ID, "file").send_keys(str(bogus))
     _wait(browser, lambda d: d.find_element(By.ID, "error").is_displayed(), 60)
     assert "notes.png" in browser.find_element(By.ID, "error").text
+
+
+def _result_src(driver) -> str:
+    return driver.find_element(By.ID, "result-img").get_attribute("src") or ""
+
+
+def _result_redness(driver) -> float:
+    """Mean R - B over the displayed result, read back from the page."""
+    return driver.execute_script("""
+        const img = document.getElementById('result-img');
+        const c = document.createElement('canvas');
+        c.width = img.naturalWidth; c.height = img.naturalHeight;
+        const ctx = c.getContext('2d');
+        ctx.drawImage(img, 0, 0);
+        const d = ctx.getImageData(0, 0, c.width, c.height).data;
+        let s = 0;
+        for (let i = 0; i < d.length; i += 4) s += d[i] - d[i + 2];
+        return s / (d.length / 4);""")
+
+
+def test_hint_painting_reruns(server, browser, tmp_path):
+    import httpx
+
+    if not httpx.get(server + "/api/health", timeout=10).json()["hints"]:
+        pytest.skip("server reports no hint support")
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    yy, xx = np.mgrid[0:160, 0:200]
+    img = tmp_path / "gradient.png"
+    Image.fromarray(((xx + yy) * 255 // 360).astype(np.uint8)).save(img)
+    browser.get(server + "/")
+    _wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#model option"), 30)
+    browser.find_element(By.ID, "file").send_keys(str(img))
+    _wait(browser, lambda d: d.find_element(By.ID, "result-img").get_attribute("data-ready"), 120)
+    before, redness = _result_src(browser), _result_redness(browser)
+    rerun = browser.find_element(By.ID, "rerun")
+    assert not rerun.is_enabled()  # nothing painted yet
+    canvas = browser.find_element(By.ID, "hint-canvas")
+    ActionChains(browser).move_to_element_with_offset(canvas, -40, -20).click_and_hold() \
+        .move_by_offset(60, 10).move_by_offset(20, 30).release().perform()
+    _wait(browser, lambda d: d.find_element(By.ID, "rerun").is_enabled(), 10)
+    rerun.click()
+    _wait(browser, lambda d: _result_src(d) != before
+          and d.find_element(By.ID, "result-img").get_attribute("data-ready"), 120)
+    assert not browser.find_element(By.ID, "error").is_displayed()
+    after = _result_redness(browser)
+    assert after > redness + 5, (redness, after)  # the default hint colour is a red
+
+
+def test_dicom_download(server, browser, tmp_path):
+    from pydicom.data import get_testdata_file
+
+    sample = get_testdata_file("693_UNCI.dcm")  # 512x512 head CT from pydicom-data
+    if not sample:
+        pytest.skip("pydicom-data is not installed")
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    browser.execute_cdp_cmd("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)})
+    browser.get(server + "/")
+    _wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#model option"), 30)
+    browser.find_element(By.ID, "file").send_keys(str(sample))
+    _wait(browser, lambda d: d.find_element(By.ID, "result-img").get_attribute("data-ready"), 120)
+    assert browser.find_element(By.ID, "window").is_enabled()
+    browser.find_element(By.ID, "dl-dcm").click()
+    _wait(browser, lambda d: [p for p in downloads.glob("*.dcm")], 120)
+    import pydicom
+
+    ds = pydicom.dcmread(next(downloads.glob("*.dcm")))
+    assert ds.PhotometricInterpretation == "RGB" and ds.pixel_array.shape == (512, 512, 3)
