@@ -205,5 +205,5 @@ def _gray_display(ds, pixels: np.ndarray, window, bits: int):
         display = np.stack([apply_window(values[f], *own[f]) for f in range(frames)])
         return display, own[0][:2], "voi"
     if not rescaled and pixels.dtype.kind == "u" and bits <= 8:  # e.g. 8-bit or 1-bit: full range as is
-        return values.astype(np.float32) * np.float32(1.0 / (2 ** bits - 1)), None, "none"
+        return values.astype(np.float32) / np.float32(2 ** bits - 1), None, "none"
     return display_values(values, None)

@@ -134,7 +134,7 @@ def display_values(raw: np.ndarray, window: tuple[float, float] | None, *, eight
     if window is not None:
         return apply_window(raw, *window), (float(window[0]), float(window[1])), "window"
     if eight_bit:
-        return np.asarray(raw, dtype=np.float32) * np.float32(1 / 255), None, "none"
+        return np.asarray(raw, dtype=np.float32) / np.float32(255), None, "none"  # exactly uint8 / 255
     raw = np.asarray(raw)
     if raw.dtype.kind == "f" and raw.size and np.nanmin(raw) >= 0.0 and np.nanmax(raw) <= 1.0:
         return np.nan_to_num(raw.astype(np.float32, copy=False)), None, "none"
