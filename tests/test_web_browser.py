@@ -219,3 +219,10 @@ def test_dicom_download(server, browser, tmp_path):
 
     ds = pydicom.dcmread(next(downloads.glob("*.dcm")))
     assert ds.PhotometricInterpretation == "RGB" and ds.pixel_array.shape == (512, 512, 3)
+
+
+def test_docs_page_renders_the_schema(server, browser):
+    browser.get(server + "/docs")
+    _wait(browser, lambda d: "POST /api/colorize" in d.find_element(By.ID, "endpoints").text, 30)
+    text = browser.find_element(By.ID, "endpoints").text
+    assert "GET /api/models" in text and "format" in text
