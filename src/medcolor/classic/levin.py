@@ -52,7 +52,7 @@ class SolverOptions:
 
     solver: str = "auto"
     direct_max_pixels: int = 40_000
-    tol: float = 1e-5
+    tol: float = 1e-4
     maxiter: int = 200
 
 
