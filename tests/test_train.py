@@ -256,6 +256,13 @@ def test_resume_continues_exactly(data_dir, tmp_path, capsys):
     for k in a:
         assert torch.equal(a[k], b[k]), k
     assert json.loads((split / "model.json").read_text())["meta"]["step"] == 4
+    # the run directory is a model for the other commands too
+    gray = tmp_path / "gray.png"
+    Image.fromarray(_colour_image(1)[..., 1]).save(gray)
+    assert main(["colorize", str(gray), "--model", str(split), "-o", str(tmp_path / "col"), "-q"]) == 0
+    assert (tmp_path / "col" / "gray.png").is_file()
+    assert main(["export", str(split), "-o", str(tmp_path / "m.onnx")]) == 0
+    assert (tmp_path / "m.onnx").stat().st_size > 0
 
 
 def test_keep_last_prunes_old_checkpoints(data_dir, tmp_path):

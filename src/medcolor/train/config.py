@@ -119,7 +119,6 @@ class TrainConfig:
     ckpt_every: int = 500
     keep_last: int = 3
     log_every: int = 10
-    image_every: int = 0  # TensorBoard image grid every N steps; 0 = at each validation
     device: str = "auto"
 
     def validate(self) -> "TrainConfig":

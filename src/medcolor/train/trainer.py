@@ -171,7 +171,7 @@ class Trainer:
         barrier(self.info)
 
     # ------------------------------------------------------------------ data
-    def _batches(self, micro: int):
+    def batches(self, micro: int):
         """Micro-batches from global micro-batch index ``micro`` on, across epochs, forever."""
         while True:
             epoch, offset = divmod(micro, self.steps_per_epoch)
@@ -186,7 +186,7 @@ class Trainer:
             return contextlib.nullcontext()
         return torch.autocast(self.device.type, dtype=self.amp)
 
-    def _train_step(self, batches) -> dict[str, float]:
+    def train_step(self, batches) -> dict[str, float]:
         cfg = self.cfg
         phase = cfg.phase_at(self.step)
         use_gan = phase.losses.get("gan", 0) > 0
@@ -280,10 +280,10 @@ class Trainer:
                     base, _ = validate(None, self.val, self.device, cfg.batch_size)
                     mon.record("baseline_zero_chroma", 0, base)
             metrics: dict[str, float] = {}
-            batches = self._batches(self.step * cfg.grad_accum)
+            batches = self.batches(self.step * cfg.grad_accum)
             t0, done, images = time.perf_counter(), 0, cfg.batch_size * cfg.grad_accum * info.world_size
             while self.step < cfg.steps:
-                logs = self._train_step(batches)
+                logs = self.train_step(batches)
                 self.step += 1
                 done += 1
                 mon.advance(1, {k: v for k, v in logs.items() if k in ("loss/total", "loss/d")})
