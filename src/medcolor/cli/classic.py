@@ -74,7 +74,6 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                    help="display window for DICOM/NIfTI input, in stored units (e.g. HU)")
     p.add_argument("--axis", type=int, default=None, help="slicing axis for 3-D volumes")
     p.set_defaults(run=run_lut)
-    parser.set_defaults(run=lambda args: parser.print_help() or 2)
     return parser
 
 
