@@ -316,3 +316,23 @@ def test_bad_inputs_give_one_line(tmp_path, data_dir, capsys):
     _one_line_error(capsys, ["--resume", str(empty)], "no checkpoint", 1)
     _one_line_error(capsys, ["--recipe", "unet-mse", "--data", str(tmp_path / "nowhere"), *out], "does not exist", 1)
     assert not os.path.exists(tmp_path / "run" / "checkpoints")
+
+
+REAL_PHOTOS = "/work/shared/data/photos/val"
+
+
+@pytest.mark.skipif(not os.path.isdir(REAL_PHOTOS), reason="shared photo data not present")
+def test_trains_on_a_few_real_photos(tmp_path):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for p in sorted(os.listdir(REAL_PHOTOS))[:4]:
+        os.symlink(os.path.join(REAL_PHOTOS, p), photos / p)
+    run = tmp_path / "run"
+    assert _train(["--recipe", "fastcolor-photo", "--data", str(photos), "--val", str(photos), "--out", str(run),
+                   "--steps", "2", "--batch-size", "2", "--size", "64", "--device", "cpu", "data.workers=0",
+                   *TINY["fastcolor-photo"]]) == 0
+    events = [json.loads(x) for x in (run / "log.jsonl").read_text().splitlines()]
+    start = next(e for e in events if e["event"] == "start")
+    assert "train data: 4 colour images, skipped 0 near-gray and 0 unreadable" in start["data"]
+    base = next(e for e in events if e["event"] == "baseline_zero_chroma")
+    assert 0 < base["val/deltae2000"] < 50 and base["val/psnr"] > 10

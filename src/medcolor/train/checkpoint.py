@@ -58,7 +58,7 @@ def set_rng_state(state: dict) -> None:
 
 
 def save_checkpoint(run_dir: Path, step: int, payload: dict, best: bool = False) -> Path:
-    """Write ``checkpoints/step_XXXXXXXX.pt`` (or ``best.pt``) atomically; returns its path."""
+    """Write ``checkpoints/step_{step:08d}.pt`` (or ``best.pt``) atomically; returns its path."""
     name = "best.pt" if best else f"step_{step:08d}.pt"
     path = Path(run_dir) / CKPT_DIR / name
     atomic_write(path, lambda p: torch.save(dict(payload, step=step), p))
