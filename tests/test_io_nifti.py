@@ -92,7 +92,6 @@ def test_rgb24_round_trip_keeps_affine_and_header(tmp_path, volume, axis):
     affine = np.array([[0, 0, 2.0, -10], [0.5, 0, 0, 3], [0, 0.7, 0, 7], [0, 0, 0, 1]])
     path = _save(tmp_path, volume, affine=affine)
     src = nib.load(path)
-    src.header  # noqa: B018
     frames, meta = read(path, axis=axis)
     rgb = np.random.default_rng(1).integers(0, 256, (*frames.shape, 3), dtype=np.uint8)
     out = write(tmp_path / "col.nii.gz", rgb, meta, model_name="tiny")
