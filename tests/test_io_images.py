@@ -83,7 +83,8 @@ def test_rgb_rgba_palette_warn_once_and_keep_lightness(tmp_path):
     rng = np.random.default_rng(3)
     rgb = rng.integers(0, 256, (8, 9, 3), dtype=np.uint8)
     cases = {"rgb.png": Image.fromarray(rgb), "rgba.png": Image.fromarray(np.dstack([rgb, rgb[..., :1]])),
-             "pal.png": Image.fromarray(rgb).quantize(16)}
+             "pal.png": Image.fromarray(rgb).quantize(16), "pal.tif": Image.fromarray(rgb).quantize(16),
+             "rgb.tif": Image.fromarray(rgb), "rgb.jpg": Image.fromarray(rgb)}
     for name, im in cases.items():
         p = tmp_path / name
         im.save(p)
@@ -92,7 +93,7 @@ def test_rgb_rgba_palette_warn_once_and_keep_lightness(tmp_path):
         messages = [str(w.message) for w in rec if str(p) in str(w.message)]
         assert len(messages) == 1 and "\n" not in messages[0] and "gray" in messages[0]
         assert meta["warnings"] == messages
-        source = np.asarray(im.convert("RGB"), dtype=np.float64) / 255
+        source = np.asarray(Image.open(p).convert("RGB"), dtype=np.float64) / 255  # as decoded
         lightness = rgb_to_lab_np(source)[..., 0]
         np.testing.assert_allclose(gray_to_lightness(arr[0].astype(np.float64)), lightness, atol=0.05)
 

@@ -9,7 +9,7 @@ Reading
       gray already: they are read without a warning.
     * JPEG/TIFF EXIF orientation is applied, so the array is shown upright.
     * TIFF is read with ``tifffile`` (all bit depths, multi-page stacks become
-      frames); the rest with Pillow.
+      frames); palette TIFFs and the other formats with Pillow.
 
 Writing: one ``(1, H, W, 3)`` uint8 frame to PNG, TIFF or JPEG (quality 95).
 """
@@ -58,6 +58,11 @@ def read_image(path: str | Path, *, window=None, max_pixels: int | None = None, 
     """
     if fmt == "tiff":
         return read_tiff(path, window=window, max_pixels=max_pixels)
+    return _read_pillow(path, window=window, max_pixels=max_pixels, fmt=fmt)
+
+
+def _read_pillow(path, *, window, max_pixels, fmt) -> tuple[np.ndarray, dict]:
+    """Pillow decoding (PNG/JPEG/BMP, palette TIFF) -> ``((1, H, W) float32, meta)``."""
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     meta = new_meta(path, "image")
@@ -112,13 +117,16 @@ def read_tiff(path: str | Path, *, window=None, max_pixels: int | None = None) -
             if "Y" not in axes or "X" not in axes:
                 raise InputError(path, f"TIFF has no 2-D image (axes {axes})")
             check_pixels(path, shape[axes.index("Y")], shape[axes.index("X")], max_pixels)
-            arr = series.asarray()
             photometric = tif.pages[0].photometric
+            palette = photometric is not None and int(photometric) == 3
+            arr = None if palette else series.asarray()
     except InputError:
         raise
     except Exception as exc:  # tifffile raises many types (TiffFileError, ValueError, struct.error ...)
         raise InputError(path, f"corrupt or truncated TIFF file ({type(exc).__name__}: {exc})") from None
 
+    if palette:  # Pillow applies the colour map; tifffile would give bare indices
+        return _read_pillow(path, window=window, max_pixels=max_pixels, fmt="tiff")
     # Bring to (F, H, W[, C]): move Y, X to the end (before samples) and merge the other axes.
     samples = "S" in axes
     order = [i for i, a in enumerate(axes) if a not in "YXS"] + [axes.index("Y"), axes.index("X")]
@@ -134,8 +142,6 @@ def read_tiff(path: str | Path, *, window=None, max_pixels: int | None = None) -
         if arr.shape[-1] not in (2, 3, 4):
             raise InputError(path, f"TIFF with {arr.shape[-1]} samples per pixel is not supported")
         arr = _gray_from_channels(arr, path, meta, "RGB")
-    elif photometric is not None and int(photometric) == 3:  # PALETTE
-        warn_input(meta, path, "palette TIFF: colour map ignored, index values read as gray")
     if photometric is not None and int(photometric) == 0 and arr.dtype.kind in "iu":  # MINISWHITE
         arr = np.iinfo(arr.dtype).max - arr
     bits = arr.dtype.itemsize * 8
