@@ -63,6 +63,9 @@ def start_server(model: str, queue_size: int):
     return server, thread, f"http://127.0.0.1:{port}", model
 
 
+OVERHEAD: list[float] = []  # client latency minus the server's own job time (X-Medcolor-Seconds)
+
+
 def one_request(client, url: str, data: bytes, size: int) -> float:
     t0 = time.perf_counter()
     r = client.post(url + "/api/colorize", files={"file": ("bench.png", data, "image/png")},
@@ -70,7 +73,30 @@ def one_request(client, url: str, data: bytes, size: int) -> float:
     elapsed = time.perf_counter() - t0
     if r.status_code != 200:
         raise RuntimeError(f"HTTP {r.status_code}: {r.text}")
+    OVERHEAD.append(elapsed - float(r.headers["x-medcolor-seconds"]))
     return elapsed
+
+
+def step_split(engine, data: bytes, size: int, repeats: int = 4) -> list[tuple[float, float, float]]:
+    """In-process seconds of (decode, colorize, encode) for one upload: the same steps as Engine.colorize."""
+    import tempfile
+    from pathlib import Path
+
+    from medcolor.pipeline import colorize_gray
+    from medcolor.web.engine import ColorizeJob, _encode_png
+
+    _name, net = engine.get_model(None)
+    out = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        with tempfile.TemporaryDirectory() as tmp:
+            frames, _meta, _fmt = engine._read_upload(ColorizeJob(data=data, filename="bench.png"), Path(tmp))
+        t1 = time.perf_counter()
+        rgb = colorize_gray(frames[0], model=net, size=size, device="cpu")
+        t2 = time.perf_counter()
+        _encode_png(rgb)
+        out.append((t1 - t0, t2 - t1, time.perf_counter() - t2))
+    return out
 
 
 def pct(values: list[float], q: float) -> float:
@@ -95,6 +121,7 @@ def main() -> None:
         with httpx.Client() as client:
             one_request(client, url, data, args.size)  # warm-up: model load, first allocations
             lat = [one_request(client, url, data, args.size) for _ in range(args.requests)]
+        seq_overhead = OVERHEAD[1:]  # without the warm-up
 
         def client_loop(_i: int) -> list[float]:
             with httpx.Client() as c:
@@ -104,6 +131,7 @@ def main() -> None:
         with ThreadPoolExecutor(args.clients) as pool:
             conc = [x for xs in pool.map(client_loop, range(args.clients)) for x in xs]
         wall = time.perf_counter() - t0
+        split = step_split(server.config.app.state.engine, data, args.size)
     finally:
         server.should_exit = True
         thread.join(10)
@@ -115,6 +143,12 @@ def main() -> None:
     print(f"{args.clients} concurrent clients x {args.per_client} requests: {len(conc) / wall:.2f} images/s, "
           f"latency median {statistics.median(conc):.3f} s, p90 {pct(conc, 90):.3f} s, "
           f"max {max(conc):.3f} s (wall {wall:.2f} s)")
+    print(f"HTTP + upload + decode overhead per sequential request (latency minus the server's network/"
+          f"recombination/encoding time): median {statistics.median(seq_overhead) * 1000:.0f} ms")
+    for name, i in (("decode (temp file, type check, header probe, io.read)", 0),
+                    ("colorize_gray (network + recombination)", 1), ("PNG encode", 2)):
+        vals = [row[i] for row in split]
+        print(f"in-process {name}: {min(vals):.3f}-{max(vals):.3f} s over {len(vals)} runs")
 
 
 if __name__ == "__main__":
