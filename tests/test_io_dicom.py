@@ -232,3 +232,18 @@ def test_max_pixels_checked_from_header(tmp_path):
     p = _save(_dataset(np.zeros((30, 40), np.uint16)), tmp_path / "s.dcm")
     with pytest.raises(InputError, match=r"s\.dcm: image is 40x30 = 1200 pixels"):
         read(p, max_pixels=1000)
+
+
+def test_dicom_without_preamble_or_extension(tmp_path):
+    ds = pydicom.dcmread(get_testdata_file("MR_small.dcm"))
+    bare = tmp_path / "IM0001"
+    ds.preamble = None
+    del ds.file_meta
+    ds.save_as(bare, implicit_vr=True, little_endian=True)
+    assert bare.read_bytes()[128:132] != b"DICM"
+    from medcolor.io import detect_format
+
+    assert detect_format(bare) == "dicom"
+    a, _ = read(bare)
+    b, _ = read(get_testdata_file("MR_small.dcm"))
+    np.testing.assert_allclose(a, b, atol=1e-6)

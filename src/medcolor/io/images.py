@@ -7,7 +7,7 @@ Reading
     * Colour (RGB, RGBA, palette, CMYK ...) becomes gray with the same CIE L*,
       with a one-line warning.  RGB files whose three channels are identical are
       gray already: they are read without a warning.
-    * JPEG/TIFF EXIF orientation is applied, so the array is shown upright.
+    * EXIF orientation of Pillow-read files (JPEG ...) is applied, so the array is upright.
     * TIFF is read with ``tifffile`` (all bit depths, multi-page stacks become
       frames); palette TIFFs and the other formats with Pillow.
 
