@@ -133,7 +133,7 @@ def read_dicom(path: str | Path, *, window=None, max_pixels: int | None = None) 
     check_pixels(path, rows, cols, max_pixels)
     try:
         pixels = ds.pixel_array
-    except Exception as exc:  # decoders raise ValueError, RuntimeError, NotImplementedError, ...
+    except Exception as exc:  # each decoder plugin raises its own types (ValueError, RuntimeError ...)
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InputError(path, f"cannot decode DICOM pixel data ({reason})") from None
 
