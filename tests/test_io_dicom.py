@@ -185,7 +185,7 @@ def test_jpeg_baseline_gray(tmp_path):
 
 
 @pytest.mark.parametrize("name", ["SC_rgb.dcm", "SC_rgb_jpeg_dcmtk.dcm", "SC_ybr_full_uncompressed.dcm",
-                                  "SC_rgb_rle.dcm", "OBXXXX1A.dcm"])
+                                  "SC_rgb_rle.dcm", "examples_palette.dcm"])
 def test_colour_dicom_warns_and_becomes_gray(name):
     path = get_testdata_file(name)
     with pytest.warns(UserWarning, match="colour DICOM") as rec:
