@@ -1,6 +1,6 @@
 """`make demo`: colorize the bundled samples and write a side-by-side figure.
 
-Every sample in ``examples/samples/`` is colorized with the default model through
+Every sample in ``examples/`` is colorized with the default model through
 the real command line (``medcolor colorize``); samples in a sub-folder named after
 a shipped domain model (e.g. ``histology/``) are also colorized with that model.
 The figure ``OUT/side_by_side.png`` shows input | colour for each.
@@ -22,7 +22,7 @@ from medcolor.io import discover, read
 from medcolor.weights import list_pretrained
 
 HERE = Path(__file__).resolve().parent
-SAMPLES = HERE / "samples"
+SAMPLES = HERE
 ROW_HEIGHT = 256
 
 

@@ -60,7 +60,9 @@ def load_for_export(spec: str) -> tuple[nn.Module, str, bool]:
 def check_onnx(path: str | Path, model: nn.Module, shape: tuple[int, ...] = (2, 1, 83, 117),
                seed: int = 0) -> float:
     """Max |onnxruntime - PyTorch| in a*b* units on random L* of ``shape``."""
-    import onnxruntime as ort
+    from ._optional import require
+
+    ort = require("onnxruntime", "checking an ONNX export")
 
     g = torch.Generator().manual_seed(seed)
     L = torch.rand(*shape, generator=g) * 100.0

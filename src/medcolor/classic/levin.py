@@ -112,7 +112,9 @@ def _solve(a: sp.csr_matrix, b: np.ndarray, x0: np.ndarray, options: SolverOptio
     if use_direct:
         lu = splu(a.tocsc(), permc_spec="COLAMD")
         return np.column_stack([lu.solve(b[:, i]) for i in range(b.shape[1])])
-    import pyamg  # optional dependency (medcolor[classic])
+    from .._optional import require
+
+    pyamg = require("pyamg", "Levin colorization of large images")
 
     # Classical (Ruge-Stuben) AMG: on these M-matrix Laplacians it needs about half the
     # CG iterations of smoothed aggregation (measured in benchmarks/bench_classic.py).

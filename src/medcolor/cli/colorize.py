@@ -106,13 +106,15 @@ def run(args) -> int:
 
     from ..device import resolve_device
     from ..errors import MedcolorError, UnknownModelError, UsageError
-    from ..io import discover
+    from ..io import discover, parse_window
     from ..pipeline import get_model
 
     if args.batch_size < 1:
         raise UsageError(f"--batch-size must be at least 1, got {args.batch_size}")
     if args.output.exists() and not args.output.is_dir():
         raise UsageError(f"{args.output}: output exists and is not a folder")
+    if args.window is not None:
+        parse_window(args.window)  # a bad --window is a usage error before any file is read
     device = resolve_device(args.device)
     try:
         net = get_model(args.model, device)

@@ -59,7 +59,10 @@ def _check_port(host: str, port: int) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    import uvicorn
+    from .._optional import require
+
+    uvicorn = require("uvicorn", "medcolor serve")
+    require("fastapi", "medcolor serve")
 
     from ..web.app import create_app
     from ..web.config import WebConfig

@@ -146,7 +146,9 @@ def _write_text(path: Path, text: str) -> None:
 
 
 def _chart(path: Path, metric: str, stats: dict[str, dict[str, Stat]]) -> None:
-    import matplotlib
+    from .._optional import require
+
+    matplotlib = require("matplotlib", "the evaluation report's charts")
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
