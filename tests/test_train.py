@@ -170,6 +170,21 @@ def test_dataset_crops_are_deterministic_and_sized(data_dir):
     assert not torch.equal(a["rgb"], c["rgb"])
 
 
+def test_geometry_and_stain_augmentation(data_dir):
+    samples = scan_folder(data_dir, 2.0).samples
+    cfg = DataConfig(size=24, hflip=True, vflip=True, rot90=True, stain_jitter=0.05)
+    ds = TrainDataset(samples, cfg)
+    a, b = ds[(1, 7)], ds[(1, 7)]
+    assert torch.equal(a["rgb"], b["rgb"]) and a["rgb"].shape == (3, 24, 24)
+    plain = TrainDataset(samples, DataConfig(size=24, hflip=False))[(1, 7)]
+    assert not torch.equal(a["rgb"], plain["rgb"])  # augmentations change the crop
+    from medcolor.train.data import stain_jitter
+
+    img = np.full((8, 8, 3), (200, 120, 180), np.uint8)
+    assert np.abs(stain_jitter(img, 1e-9, np.random.default_rng(0)).astype(int) - img).max() <= 1  # round trip
+    assert np.abs(stain_jitter(img, 0.2, np.random.default_rng(0)).astype(int) - img).max() > 2
+
+
 def test_paired_scan_and_dataset(tmp_path):
     colour = make_colour_folder(tmp_path / "colour", n=4)
     gray = tmp_path / "gray"

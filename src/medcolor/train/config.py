@@ -45,6 +45,9 @@ class DataConfig:
     crop_scale: tuple = (0.5, 1.0)
     crop_ratio: tuple = (0.75, 1.3333333)
     hflip: bool = True
+    vflip: bool = False  # microscopy / dermoscopy have no "up"
+    rot90: bool = False  # random multiple of 90 degrees
+    stain_jitter: float = 0.0  # H&E: std of the per-image scale and shift of the HED stain channels (e.g. 0.05)
     gray_threshold: float = 2.0  # mean Lab chroma (a*, b* units) below which an image is near-gray
     val_fraction: float = 0.1  # hash split used when no --val folder is given
     val_max_images: int = 64

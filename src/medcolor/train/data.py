@@ -26,7 +26,7 @@ from ..errors import InputError
 from .config import DataConfig
 
 __all__ = ["IMAGE_EXTENSIONS", "Sample", "ScanResult", "scan_folder", "scan_pairs", "hash_split",
-           "TrainDataset", "StepSampler", "load_val_batch", "random_crop_box"]
+           "TrainDataset", "StepSampler", "load_val_batch", "random_crop_box", "stain_jitter"]
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp")
 
@@ -181,15 +181,59 @@ class TrainDataset(Dataset):
         rng = np.random.default_rng(seed)
         full = _image_size(s.color)
         box = random_crop_box(*full, self.cfg, rng)
-        flip = self.cfg.hflip and rng.random() < 0.5
+        geometry = _Geometry.draw(self.cfg, rng)
         rgb = _load_crop(s.color, box, full, self.cfg.size, "RGB")  # (S, S, 3) uint8
-        out = {"rgb": torch.from_numpy(np.ascontiguousarray(rgb[:, ::-1] if flip else rgb)).permute(2, 0, 1)}
+        if self.cfg.stain_jitter > 0:
+            rgb = stain_jitter(rgb, self.cfg.stain_jitter, rng)
+        out = {"rgb": torch.from_numpy(geometry.apply(rgb)).permute(2, 0, 1)}
         if s.gray is not None:
             gsize = _image_size(s.gray)
             gbox = tuple(round(v * g / f) for v, g, f in zip(box, gsize * 2, full * 2))
             g = _load_crop(s.gray, gbox, gsize, self.cfg.size, "L")  # (S, S) uint8
-            out["gray"] = torch.from_numpy(np.ascontiguousarray(g[:, ::-1] if flip else g))[None]
+            out["gray"] = torch.from_numpy(geometry.apply(g))[None]
         return out
+
+
+@dataclass(frozen=True)
+class _Geometry:
+    """Flips and a quarter-turn rotation, drawn once per sample and applied to both images of a pair."""
+
+    hflip: bool
+    vflip: bool
+    quarter_turns: int
+
+    @classmethod
+    def draw(cls, cfg: DataConfig, rng: np.random.Generator) -> "_Geometry":
+        h = cfg.hflip and rng.random() < 0.5
+        v = cfg.vflip and rng.random() < 0.5
+        k = int(rng.integers(0, 4)) if cfg.rot90 else 0
+        return cls(h, v, k)
+
+    def apply(self, img: np.ndarray) -> np.ndarray:
+        """``(S, S[, C])`` -> the same shape, contiguous."""
+        if self.hflip:
+            img = img[:, ::-1]
+        if self.vflip:
+            img = img[::-1]
+        if self.quarter_turns:
+            img = np.rot90(img, self.quarter_turns, axes=(0, 1))
+        return np.ascontiguousarray(img)
+
+
+def stain_jitter(rgb: np.ndarray, sigma: float, rng: np.random.Generator) -> np.ndarray:
+    """H&E stain-intensity augmentation (Tellez et al. 2018): scale and shift each HED channel.
+
+    ``rgb``: ``(S, S, 3)`` uint8 -> the same, with each of the haematoxylin, eosin
+    and DAB optical densities multiplied by ``1 + N(0, sigma)`` and shifted by ``N(0, sigma)``
+    (in skimage's HED units, scaled by the channel's range).
+    """
+    from skimage.color import hed2rgb, rgb2hed
+
+    hed = rgb2hed(rgb)  # (S, S, 3) optical densities
+    scale = 1.0 + rng.normal(0.0, sigma, 3)
+    shift = rng.normal(0.0, sigma, 3) * (np.abs(hed).max(axis=(0, 1)) + 1e-6)
+    out = hed2rgb(hed * scale + shift)  # float in [0, 1]
+    return (np.clip(out, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
 
 
 class StepSampler(DistributedSampler):
