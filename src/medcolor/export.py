@@ -20,7 +20,7 @@ from torch import nn
 from .errors import MedcolorError, UsageError
 from .weights import atomic_write
 
-__all__ = ["ExportResult", "load_for_export", "export_onnx", "check_onnx"]
+__all__ = ["ExportResult", "load_for_export", "export_onnx", "check_onnx", "export_safetensors"]
 
 SAMPLE_SIZE = (97, 131)  # odd, so the trace records the padding to the stride
 DEFAULT_OPSET = 17
@@ -111,3 +111,28 @@ def export_onnx(spec: str, out: str | Path, *, overwrite: bool = False, opset: i
 
     atomic_write(out, write_and_check)
     return ExportResult(out, name, random_init, diff[0] if diff else None)
+
+
+def export_safetensors(spec: str, out: str | Path, *, meta: dict | None = None,
+                       overwrite: bool = False) -> ExportResult:
+    """Write a trained model (run dir, weights path or shipped name) as ``out`` (.safetensors) + ``.json``.
+
+    ``meta`` is merged into the model's own metadata (e.g. ``working_size``,
+    ``description``); this is how the models inside the package are produced.
+    """
+    from .weights import save_model
+
+    out = Path(out)
+    if out.suffix.lower() != ".safetensors":
+        raise UsageError(f"{out}: the output file must end in .safetensors")
+    if not overwrite and (out.exists() or out.with_suffix(".json").exists()):
+        raise UsageError(f"{out}: already exists (use --overwrite to replace it)")
+    model, name, random_init = load_for_export(spec)
+    if random_init:
+        raise UsageError(f"{spec} is an architecture name: safetensors export needs trained weights "
+                         f"(a run directory or a .safetensors path)")
+    merged = {k: v for k, v in getattr(model, "medcolor_meta", {}).items() if k != "source"}
+    merged.update(meta or {})
+    merged["exported_from"] = str(spec)
+    save_model(model, out, meta=merged)
+    return ExportResult(out, name, False, None)

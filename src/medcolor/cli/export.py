@@ -1,4 +1,8 @@
-"""``medcolor export MODEL -o FILE.onnx``: export a colorizer to ONNX."""
+"""``medcolor export MODEL -o FILE.onnx|FILE.safetensors``: export a colorizer.
+
+``.onnx`` gives an ONNX graph; ``.safetensors`` gives weights + JSON config with
+extra card metadata (``--meta key=value``), the form of the shipped models.
+"""
 from __future__ import annotations
 
 import argparse
@@ -9,12 +13,15 @@ __all__ = ["add_parser"]
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "export", help="export a model to ONNX",
-        description="Export a colorizer to ONNX: input 'L' (B, 1, H, W) float32 L* in [0, 100], "
-                    "output 'ab' (B, 2, H, W) a*b* in Lab units; batch, H and W are dynamic.")
+        "export", help="export a model to ONNX or safetensors",
+        description="Export a colorizer. To .onnx: input 'L' (B, 1, H, W) float32 L* in [0, 100], "
+                    "output 'ab' (B, 2, H, W) a*b* in Lab units; batch, H and W are dynamic. "
+                    "To .safetensors: the trained weights plus a JSON config, with --meta added.")
     p.add_argument("model", help="registered architecture (random weights), shipped model name, "
                                  "training run directory or .safetensors path")
-    p.add_argument("-o", "--output", required=True, help="output .onnx file")
+    p.add_argument("-o", "--output", required=True, help="output .onnx or .safetensors file")
+    p.add_argument("--meta", nargs="*", default=[], metavar="KEY=VALUE",
+                   help="metadata for a .safetensors export (values parsed as YAML), e.g. working_size=256")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     p.add_argument("--opset", type=int, default=17, help="ONNX opset version (default 17)")
     p.add_argument("--no-check", action="store_true",
@@ -22,9 +29,27 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    from ..export import export_onnx
+def _parse_meta(items: list[str]) -> dict:
+    import yaml
 
+    from ..errors import UsageError
+
+    meta = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--meta expects KEY=VALUE, got {item!r}")
+        meta[key] = yaml.safe_load(value)
+    return meta
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..export import export_onnx, export_safetensors
+
+    if args.output.lower().endswith(".safetensors"):
+        res = export_safetensors(args.model, args.output, meta=_parse_meta(args.meta), overwrite=args.overwrite)
+        print(f"wrote {res.path} and {res.path.with_suffix('.json').name} ({res.model_name})")
+        return 0
     res = export_onnx(args.model, args.output, overwrite=args.overwrite, opset=args.opset,
                       check=not args.no_check)
     if res.random_init:
