@@ -351,3 +351,29 @@ def test_trains_on_a_few_real_photos(tmp_path):
     assert "train data: 4 colour images, skipped 0 near-gray and 0 unreadable" in start["data"]
     base = next(e for e in events if e["event"] == "baseline_zero_chroma")
     assert 0 < base["val/deltae2000"] < 50 and base["val/psnr"] > 10
+
+
+def test_init_from_saved_model_and_interleaved_overrides(tmp_path, tiny_model_path, capsys):
+    """model.init starts from saved weights; overrides may come before or after options."""
+    from PIL import Image as _Image
+    from safetensors.torch import load_file
+
+    from medcolor.cli import main as _main
+
+    data = tmp_path / "data"
+    data.mkdir()
+    rng = np.random.default_rng(1)
+    for i in range(4):
+        _Image.fromarray(rng.integers(0, 256, (40, 48, 3), dtype=np.uint8)).save(data / f"c{i}.png")
+    run = tmp_path / "run"
+    code = _main(["train", "--recipe", "fastcolor-photo", "--data", str(data), "--out", str(run),
+                  f"model.init={tiny_model_path}", "model.kwargs={widths: [8, 8, 8, 8, 8]}", "--steps", "1",
+                  "--size", "32", "--batch-size", "2", "data.workers=0", "optim.lr=0", "ema=0", "--device", "cpu"])
+    assert code == 0, capsys.readouterr().err
+    start, end = load_file(str(tiny_model_path)), load_file(str(run / "model.safetensors"))
+    # lr 0: the weights are the initial ones (BatchNorm running statistics do move)
+    assert all(torch.equal(start[k], end[k]) for k in start if "running" not in k and "num_batches" not in k)
+    bad = _main(["train", "--recipe", "unet-mse", "--data", str(data), "--out", str(tmp_path / "r2"),
+                 f"model.init={tiny_model_path}", "--steps", "1", "--size", "32", "--batch-size", "2",
+                 "--device", "cpu"])
+    assert bad == 2 and "holds a 'fastcolor' model" in capsys.readouterr().err

@@ -27,7 +27,7 @@ from torch import nn
 from .errors import UnknownModelError
 
 __all__ = ["save_model", "load_model", "read_config", "resolve_model", "list_pretrained",
-           "PRETRAINED_DIR", "ALIASES", "atomic_write"]
+           "PRETRAINED_DIR", "ALIASES", "atomic_write", "load_file_state"]
 
 PRETRAINED_DIR = Path(__file__).with_name("weights")
 # Alias -> shipped model name.
@@ -113,19 +113,24 @@ def read_config(path: str | Path) -> dict:
     return json.loads(meta["medcolor"])
 
 
+def load_file_state(path: str | Path) -> dict[str, torch.Tensor]:
+    """The state dict stored in a ``.safetensors`` file (on CPU; never unpickles)."""
+    from safetensors.torch import load_file
+
+    return load_file(str(path), device="cpu")
+
+
 def load_model(spec: str | os.PathLike = "default", device: str | torch.device = "cpu") -> nn.Module:
     """Rebuild a model from its config and load its safetensors weights; returns it in eval mode.
 
     The result maps ``(B, 1, H, W)`` L* in [0, 100] to ``(B, 2, H, W)`` a*b* in Lab units.
     """
-    from safetensors.torch import load_file
-
     from .models import create_model
 
     path = resolve_model(spec)
     config = read_config(path)
     model = create_model(config["architecture"], **config.get("kwargs", {}))
-    state = load_file(str(path), device="cpu")
+    state = load_file_state(path)
     try:
         missing, unexpected = model.load_state_dict(state, strict=False)
     except RuntimeError as exc:  # shape mismatch: the config does not describe these weights

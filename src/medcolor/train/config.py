@@ -31,6 +31,9 @@ class ModelSpec:
 
     name: str = "fastcolor"
     kwargs: dict = field(default_factory=dict)
+    # Start from saved weights (a run directory, .safetensors path or shipped model name) of
+    # the same architecture: fine-tuning, e.g. photo -> histology, or a second stage at a larger size.
+    init: Optional[str] = None
 
 
 @dataclass

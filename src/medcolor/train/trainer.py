@@ -33,7 +33,24 @@ from .validate import image_grid, validate
 __all__ = ["DataSources", "Trainer"]
 
 
+
+def init_from_saved(model: torch.nn.Module, spec: str, arch: str) -> None:
+    """Load the weights of a saved model of the same architecture into ``model`` (fine-tuning)."""
+    from ..weights import load_file_state, read_config, resolve_model
+
+    path = resolve_model(spec)
+    saved = read_config(path)["architecture"]
+    if saved != arch:
+        raise UsageError(f"model.init={spec}: holds a {saved!r} model, but this recipe trains {arch!r}")
+    try:
+        model.load_state_dict(load_file_state(path))
+    except RuntimeError as exc:
+        raise UsageError(f"model.init={spec}: weights do not fit this recipe's {arch} arguments: "
+                         f"{str(exc).splitlines()[-1].strip()}") from None
+
+
 @dataclass
+
 class DataSources:
     """Where the images come from (stored in checkpoints so ``--resume`` needs no paths)."""
 
@@ -100,6 +117,8 @@ class Trainer:
         if model_entry(cfg.model.name).kind != "colorizer":
             raise UsageError(f"model {cfg.model.name!r} is not a colorizer")
         self.model = create_model(cfg.model.name, **cfg.model.kwargs)
+        if cfg.model.init and resume is None:
+            init_from_saved(self.model, cfg.model.init, cfg.model.name)
         with_logits = any(p.losses.get("ce") for p in cfg.phases)
         if with_logits:
             if not hasattr(self.model, "logits"):
