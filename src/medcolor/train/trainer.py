@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -251,7 +252,11 @@ class Trainer:
         self.scaler.update()
         self.sched_g.step()
         if self.sched_d is not None:
-            self.sched_d.step()
+            # D's schedule follows the global step even in phases that do not train D
+            # (e.g. L1 pre-training), so torch's "step() before optimizer.step()" warning is moot.
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message="Detected call of `lr_scheduler.step()`")
+                self.sched_d.step()
         if self.ema is not None:
             self.ema.update(self.model)
         logs["lr"] = self.opt_g.param_groups[0]["lr"]
