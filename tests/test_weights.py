@@ -63,3 +63,24 @@ def test_mismatched_weights(tmp_path):
     path.with_suffix(".json").write_text(json.dumps(cfg))
     with pytest.raises(UnknownModelError, match="do not match"):
         load_model(path)
+
+
+def test_atomic_write_permissions_and_cleanup(tmp_path):
+    import os
+
+    from medcolor.weights import atomic_write
+
+    umask = os.umask(0o022)
+    try:
+        atomic_write(tmp_path / "a.txt", lambda p: p.write_text("x"))
+    finally:
+        os.umask(umask)
+    assert (tmp_path / "a.txt").stat().st_mode & 0o777 == 0o644
+
+    def boom(p):
+        p.write_text("half")
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        atomic_write(tmp_path / "b.txt", boom)
+    assert sorted(x.name for x in tmp_path.iterdir()) == ["a.txt"]
