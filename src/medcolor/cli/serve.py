@@ -27,8 +27,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--model", default="default",
                    help="default model: a shipped name or a .safetensors path (default: default)")
     p.add_argument("--device", default="auto", help="auto|cpu|cuda|mps (default auto)")
-    p.add_argument("--size", type=int, default=256,
-                   help="default working size (short side, px) the network sees (default 256)")
+    p.add_argument("--size", type=int, default=None,
+                   help="default working size (short side, px) the network sees "
+                        "(default: each model's trained size, 256 for photos)")
     p.add_argument("--max-upload-mb", type=float, default=64.0,
                    help="largest accepted upload in MiB (default 64)")
     p.add_argument("--max-pixels", type=int, default=50_000_000,

@@ -35,7 +35,7 @@ class WebConfig:
 
     model: str = "default"
     device: str = "auto"
-    size: int = 256
+    size: int | None = None  # None: each model's own working size (its card; 256 for photos)
     max_upload_bytes: int = 64 * 1024 * 1024
     max_pixels: int = 50_000_000
     queue_size: int = 4
@@ -56,6 +56,6 @@ class WebConfig:
             raise UsageError(f"--queue-size must be >= 0, got {self.queue_size}")
         if self.workers < 1:
             raise UsageError(f"workers must be >= 1, got {self.workers}")
-        if not MIN_SIZE <= self.size <= MAX_SIZE:
+        if self.size is not None and not MIN_SIZE <= self.size <= MAX_SIZE:
             raise UsageError(f"--size must be in {MIN_SIZE}..{MAX_SIZE}, got {self.size}")
         return self

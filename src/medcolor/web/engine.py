@@ -242,7 +242,7 @@ class Engine:
         if job.fmt not in ("png", "dcm"):
             raise BadRequestError(f"format must be png or dcm, got {job.fmt!r}")
         name, net = self.get_model(job.model)
-        size = job.size or self.config.size
+        size = job.size or self.config.size or "auto"  # "auto": the model's trained working size
         t0 = time.perf_counter()
         with tempfile.TemporaryDirectory(prefix="medcolor-web-") as tmp:
             frames, meta, fmt = self._read_upload(job, Path(tmp))

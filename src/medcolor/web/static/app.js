@@ -89,7 +89,8 @@ async function runPreview() {
 }
 
 async function runColorize(withHints) {
-  const extra = { model: $("model").value, size: $("size").value || "256" };
+  const extra = { model: $("model").value };
+  if ($("size").value) extra.size = $("size").value;  // empty: the model's own working size
   const fd = formData(extra);
   if (withHints && state.hasHints) fd.append("hints", await canvasBlob(), "hints.png");
   const response = await post("/api/colorize", fd);
@@ -134,7 +135,7 @@ async function downloadDicom() {
   setBusy(true);
   setStatus("Colorizing every frame for the DICOM download…");
   try {
-    const fd = formData({ model: $("model").value, size: $("size").value || "256", format: "dcm" });
+    const fd = formData({ model: $("model").value, format: "dcm", ...($("size").value ? { size: $("size").value } : {}) });
     if (state.hasHints && state.hintsEnabled) fd.append("hints", await canvasBlob(), "hints.png");
     const blob = await (await post("/api/colorize", fd)).blob();
     const a = document.createElement("a");
@@ -254,7 +255,7 @@ async function loadOptions() {
     for (const [name, w] of Object.entries(windows.presets)) {
       $("window").add(new Option(`${name} (C ${w.center}, W ${w.width})`, name));
     }
-    $("size").value = health.limits.size;
+    if (health.limits.size) $("size").value = health.limits.size;
     state.hintsEnabled = !!health.hints;
     $("hint-tools").disabled = !state.hintsEnabled;
     if (!state.hintsEnabled) $("hint-note").textContent = "Hint painting is not available on this server.";
