@@ -247,6 +247,8 @@ def test_every_recipe_trains_a_few_steps(recipe, data_dir, tmp_path):
         ab = model(torch.full((1, 1, 32, 40), 60.0))
     assert ab.shape == (1, 2, 32, 40) and torch.isfinite(ab).all()
     assert (run / "checkpoints" / "step_00000002.pt").is_file() and (run / "checkpoints" / "best.pt").is_file()
+    best = medcolor.load_model(run / "best")  # the best-validation weights are a model too
+    assert best.medcolor_meta["selected"].startswith("best validation")
 
 
 def _weights(run):

@@ -180,12 +180,15 @@ class Trainer:
     def _checkpoint(self, mon: Monitor, metrics: dict[str, float]) -> None:
         if self.info.is_main:
             path = ckpt.save_checkpoint(self.run_dir, self.step, self._payload())
-            if self._best_pending:  # validation at this step was the best so far
-                ckpt.mark_best(self.run_dir, path)
-                self._best_pending = False
-            ckpt.prune_checkpoints(self.run_dir, self.cfg.keep_last)
             meta = {"recipe": self.cfg.recipe, "step": self.step, "trainer": "medcolor train",
                     **{k: round(v, 4) for k, v in metrics.items()}}
+            if self._best_pending:  # validation at this step was the best so far
+                ckpt.mark_best(self.run_dir, path)
+                # RUN/best is itself a model (early stopping): medcolor colorize --model RUN/best
+                save_model(self.export_model(), self.run_dir / "best" / "model.safetensors",
+                           meta={**meta, "selected": "best validation deltaE2000 so far"})
+                self._best_pending = False
+            ckpt.prune_checkpoints(self.run_dir, self.cfg.keep_last)
             save_model(self.export_model(), self.run_dir / "model.safetensors", meta=meta)
             mon.record("checkpoint", self.step, {"path": str(path)})
         barrier(self.info)
