@@ -89,6 +89,7 @@ def color_to_gray_file(src: Path, dst: Path, long_side: int, **save) -> None:
     im = Image.open(src).convert("RGB")
     im.thumbnail((long_side, long_side), Image.Resampling.LANCZOS)
     gray = color_to_gray(np.asarray(im, dtype=np.float32) / 255)
+    dst.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(np.rint(gray * 255).astype(np.uint8)).save(dst, **save)
 
 
@@ -126,7 +127,7 @@ def main() -> None:
                     "downscaled to 256 px (anti-aliased) from pydicom-data 693_UNCI.dcm for medcolor examples")
     dicom_to_png(gray / "MR2_UNCI.dcm", out / "shoulder_mr.png", 512)
     color_to_gray_file(args.data / "photos/val/chicky_512.jpg", out / "photo_gray.jpg", 512, quality=92)
-    color_to_gray_file(args.data / "medical_color/val/he_cmu_tile08.png", out / "he_tile_gray.png", 256,
+    color_to_gray_file(args.data / "medical_color/val/he_cmu_tile08.png", out / "histology" / "he_tile_gray.png", 256,
                        optimize=True)
     nifti_slab(gray / "head_ct_invesalius.nii.gz", out / "head_ct_slab.nii.gz")
     for p in sorted(out.iterdir()):

@@ -109,7 +109,7 @@ def test_rgb_file_holding_gray_reads_without_warning(tmp_path):
 
 
 def test_examples_read():
-    for name in ("photo_gray.jpg", "shoulder_mr.png", "he_tile_gray.png"):
+    for name in ("photo_gray.jpg", "shoulder_mr.png", "histology/he_tile_gray.png"):
         arr, meta = read(EXAMPLES / name)
         assert arr.ndim == 3 and arr.shape[0] == 1 and 0 <= arr.min() and arr.max() <= 1 and arr.std() > 0.05
 
