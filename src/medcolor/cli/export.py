@@ -39,7 +39,10 @@ def _parse_meta(items: list[str]) -> dict:
         key, sep, value = item.partition("=")
         if not sep or not key:
             raise UsageError(f"--meta expects KEY=VALUE, got {item!r}")
-        meta[key] = yaml.safe_load(value)
+        try:
+            meta[key] = yaml.safe_load(value)
+        except yaml.YAMLError:  # free text such as a shell command is kept as a string
+            meta[key] = value
     return meta
 
 
