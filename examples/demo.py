@@ -54,7 +54,8 @@ def main() -> int:
 
     rows = []
     for model, folder in _runs():
-        outdir = args.out if model == "default" else args.out / model
+        # domain models write beside, not over, the default model's outputs of the same samples
+        outdir = args.out if model == "default" else args.out / f"model-{model}"
         code = medcolor_main(["colorize", str(folder), "-o", str(outdir), "--model", model, "--overwrite", "-q"])
         if code != 0:
             print(f"demo: medcolor colorize exited with {code}", file=sys.stderr)
