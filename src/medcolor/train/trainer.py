@@ -258,7 +258,7 @@ class Trainer:
             # D's schedule follows the global step even in phases that do not train D
             # (e.g. L1 pre-training), so torch's "step() before optimizer.step()" warning is moot.
             with warnings.catch_warnings():
-                warnings.filterwarnings("ignore", message="Detected call of `lr_scheduler.step()`")
+                warnings.filterwarnings("ignore", message=r"Detected call of `lr_scheduler\.step\(\)`")
                 self.sched_d.step()
         if self.ema is not None:
             self.ema.update(self.model)
