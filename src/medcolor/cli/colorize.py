@@ -12,6 +12,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ._common import working_size_arg
+
 __all__ = ["add_parser", "run", "output_paths"]
 
 FORMATS = ("png", "tiff", "jpg", "dcm", "nii")
@@ -27,7 +29,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--model", default="default", help="shipped model name, run directory or .safetensors path")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
     p.add_argument("--batch-size", type=int, default=8, help="frames per forward pass (default 8)")
-    p.add_argument("--size", type=_size, default="auto",
+    p.add_argument("--size", type=working_size_arg, default="auto",
                    help="working size of the network, short side in pixels; 'native' for none; "
                         "default 'auto': the size the model was trained for (256 for the photo model)")
     p.add_argument("--format", dest="fmt", choices=FORMATS, default="png", help="output format (default png)")
@@ -41,18 +43,6 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=run)
     return p
-
-
-def _size(text: str):
-    if text in ("auto", "native"):
-        return None if text == "native" else "auto"
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of pixels, 'auto' or 'native', got {text!r}") from None
-    if value < 16:
-        raise argparse.ArgumentTypeError(f"must be at least 16 pixels, got {value}")
-    return value
 
 
 def output_paths(outdir: Path, rel: Path, frames: int, fmt: str) -> list[Path]:

@@ -15,6 +15,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ._common import working_size_arg
+
 __all__ = ["add_parser", "run"]
 
 BASELINE_CHOICES = ("zero-chroma", "levin", "welsh", "reinhard", "lut")
@@ -36,7 +38,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         "(zero-chroma is always included)")
     p.add_argument("--size", type=int, default=None, metavar="S",
                    help="resize each ground truth so its short side is S (default: native size)")
-    p.add_argument("--work-size", type=_work_size, default="auto", metavar="S",
+    p.add_argument("--work-size", type=working_size_arg, default="auto", metavar="S",
                    help="short side at which models predict chroma: pixels, 'native', or 'auto' "
                         "(default: the size each model was trained for)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (models only)")
@@ -48,18 +50,6 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--overwrite", action="store_true", help="replace report files already in REPORT_DIR")
     p.set_defaults(run=run)
     return p
-
-
-def _work_size(text: str):
-    if text in ("auto", "native"):
-        return None if text == "native" else "auto"
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of pixels, 'auto' or 'native', got {text!r}") from None
-    if value < 16:
-        raise argparse.ArgumentTypeError(f"must be at least 16 pixels, got {value}")
-    return value
 
 
 def _parse_baselines(text: str) -> list[str]:
