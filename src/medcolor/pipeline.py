@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .color import gray_to_lightness, lightness_to_gray, rgb_to_lab_np
+from .color import gray_to_lightness
 from .device import resolve_device
 from .recombine import recombine, upsample_ab
 from .weights import load_model
@@ -78,9 +78,10 @@ def as_gray(image: np.ndarray) -> np.ndarray:
     """
     arr = np.asarray(image)
     if arr.ndim == 3 and arr.shape[-1] in (3, 4) and arr.shape[0] > 4:
+        from .io.common import color_to_gray
+
         rgb = arr[..., :3]
-        rgb = rgb / 255.0 if rgb.dtype == np.uint8 else rgb.astype(np.float64)
-        arr = lightness_to_gray(rgb_to_lab_np(np.clip(rgb, 0, 1))[..., 0])
+        arr = color_to_gray(np.clip(rgb / 255.0 if rgb.dtype == np.uint8 else rgb, 0, 1))
     elif arr.dtype == np.uint8:
         arr = arr / 255.0
     elif arr.dtype == np.uint16:

@@ -20,18 +20,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .autoencoder import conv_bn_relu as _conv
 from .base import Colorizer
 from .registry import register_model
 
 __all__ = ["FastColor", "fastcolor"]
-
-
-def _conv(cin: int, cout: int, stride: int = 1, dilation: int = 1) -> nn.Sequential:
-    return nn.Sequential(
-        nn.Conv2d(cin, cout, 3, stride=stride, padding=dilation, dilation=dilation, bias=False),
-        nn.BatchNorm2d(cout),
-        nn.ReLU(inplace=True),
-    )
 
 
 class _Down(nn.Sequential):
