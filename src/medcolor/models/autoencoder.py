@@ -15,27 +15,10 @@ import torch
 from torch import nn
 
 from .base import Colorizer
+from .layers import conv_bn_relu, up_bn_relu  # re-exported for older importers
 from .registry import register_model
 
-__all__ = ["AutoEncoder", "autoencoder"]
-
-
-def conv_bn_relu(cin: int, cout: int, stride: int = 1, dilation: int = 1) -> nn.Sequential:
-    """3x3 conv + BatchNorm + ReLU; ``stride=2`` halves H and W."""
-    return nn.Sequential(
-        nn.Conv2d(cin, cout, 3, stride=stride, padding=dilation, dilation=dilation, bias=False),
-        nn.BatchNorm2d(cout),
-        nn.ReLU(inplace=True),
-    )
-
-
-def up_bn_relu(cin: int, cout: int) -> nn.Sequential:
-    """4x4 stride-2 transposed conv + BatchNorm + ReLU: doubles H and W exactly."""
-    return nn.Sequential(
-        nn.ConvTranspose2d(cin, cout, 4, stride=2, padding=1, bias=False),
-        nn.BatchNorm2d(cout),
-        nn.ReLU(inplace=True),
-    )
+__all__ = ["AutoEncoder", "autoencoder", "conv_bn_relu", "up_bn_relu"]
 
 
 class AutoEncoder(Colorizer):

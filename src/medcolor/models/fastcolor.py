@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .autoencoder import conv_bn_relu as _conv
+from .layers import conv_bn_relu as _conv
 from .base import Colorizer
 from .registry import register_model
 

@@ -18,22 +18,11 @@ from torch import nn
 
 from .base import Colorizer
 from .discriminator import Discriminator
+from .layers import down_bn_lrelu as _down
+from .layers import up_bn_relu as _up
 from .registry import register_model
 
 __all__ = ["GANGenerator", "GlobalDiscriminator", "gan_generator", "global_discriminator"]
-
-
-def _down(cin: int, cout: int, norm: bool = True) -> nn.Sequential:
-    layers: list[nn.Module] = [nn.Conv2d(cin, cout, 4, stride=2, padding=1, bias=not norm)]
-    if norm:
-        layers.append(nn.BatchNorm2d(cout))
-    layers.append(nn.LeakyReLU(0.2, inplace=True))
-    return nn.Sequential(*layers)
-
-
-def _up(cin: int, cout: int) -> nn.Sequential:
-    return nn.Sequential(nn.ConvTranspose2d(cin, cout, 4, stride=2, padding=1, bias=False),
-                         nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
 
 
 class GANGenerator(Colorizer):

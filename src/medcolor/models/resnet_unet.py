@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .autoencoder import conv_bn_relu
+from .layers import conv_bn_relu
 from .base import Colorizer
 from .pretrained import download_or_explain, load_encoder_state, read_state_dict
 from .registry import register_model
