@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from .errors import MedcolorError, UsageError
-from .weights import atomic_write
+from .fileio import atomic_write
 
 __all__ = ["ExportResult", "load_for_export", "export_onnx", "check_onnx", "export_safetensors"]
 

@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 
 import torch
 from torch import nn
 
 from .errors import UnknownModelError
+from .fileio import atomic_write
 
 __all__ = ["save_model", "load_model", "read_config", "resolve_model", "list_pretrained",
            "PRETRAINED_DIR", "ALIASES", "atomic_write", "load_file_state"]
@@ -33,24 +33,6 @@ PRETRAINED_DIR = Path(__file__).with_name("weights")
 # Alias -> shipped model name.
 ALIASES = {"default": "photo"}
 FORMAT_VERSION = 1
-
-
-def atomic_write(path: str | Path, write) -> None:
-    """Call ``write(tmp_path)`` then rename onto ``path`` so readers never see a partial file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        # mkstemp creates 0600 files; give the result the permissions a plain open() would.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def save_model(model: nn.Module, path: str | Path, meta: dict | None = None,

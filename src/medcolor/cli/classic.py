@@ -133,7 +133,7 @@ def _write(out: Path, rgb) -> None:
     """Write uint8 ``(H, W, 3)`` or ``(F, H, W, 3)`` RGB atomically with PIL."""
     from PIL import Image
 
-    from ..weights import atomic_write
+    from ..fileio import atomic_write
 
     fmt = Image.registered_extensions().get(out.suffix.lower())
     if fmt is None:

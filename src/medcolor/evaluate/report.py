@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..weights import atomic_write
+from ..fileio import atomic_write
 from .metrics import METRICS
 
 __all__ = ["REPORT_FILES", "COLUMNS", "Stat", "mean_ci", "summarize", "markdown_table", "write_report"]

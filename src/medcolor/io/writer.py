@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import MedcolorError, UsageError
-from ..weights import atomic_write
+from ..fileio import atomic_write
 from .formats import WRITE_FORMATS, OutputExistsError, extension_of
 
 __all__ = ["write", "format_for_path"]

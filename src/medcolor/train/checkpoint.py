@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from ..errors import MedcolorError
-from ..weights import atomic_write
+from ..fileio import atomic_write
 
 __all__ = ["CKPT_DIR", "rng_state", "set_rng_state", "save_checkpoint", "list_checkpoints",
            "latest_checkpoint", "load_checkpoint", "prune_checkpoints", "is_run_dir", "mark_best"]

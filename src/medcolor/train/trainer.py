@@ -18,8 +18,9 @@ import torch
 from torch.utils.data import DataLoader
 
 from ..errors import InputError, UsageError
+from ..fileio import atomic_write, remove_stale_temps
 from ..models import create_model, model_entry
-from ..weights import atomic_write, save_model
+from ..weights import save_model
 from . import checkpoint as ckpt
 from .classification import CETarget, estimate_class_weights
 from .config import TrainConfig, to_dict
@@ -293,6 +294,7 @@ class Trainer:
         mon = Monitor(self.run_dir, cfg.steps, self.step, enabled=info.is_main)
         try:
             if info.is_main:
+                remove_stale_temps(self.run_dir)  # what a killed earlier run's atomic writes left
                 atomic_write(self.run_dir / "config.yaml", lambda p: p.write_text(_yaml(to_dict(cfg))))
                 for line in self.data_lines:
                     mon.message(line)
