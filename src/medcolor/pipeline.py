@@ -53,12 +53,28 @@ def model_working_size(net: nn.Module) -> int | None:
     return None if size in (None, 0, "native") else int(size)
 
 
+# Bounds of the working shape, so that memory never depends on an extreme aspect ratio:
+# with a working size, the long side is at most MAX_ASPECT x the short side (a 1x1000
+# strip is predicted at 256x2048, not 256x256000, and its chroma stretched back);
+# at native size (no working size) neither side exceeds MAX_NATIVE_SIDE.
+MAX_ASPECT = 8
+MAX_NATIVE_SIDE = 2048
+
+
 def working_shape(h: int, w: int, size: int | None) -> tuple[int, int]:
-    """(h, w) scaled so the short side is ``size``; unchanged when ``size`` is falsy."""
+    """The (h, w) at which the network sees an ``h`` x ``w`` image.
+
+    With ``size``: the short side becomes ``size`` and the aspect ratio is kept
+    up to ``MAX_ASPECT``:1; a longer side is clamped to ``MAX_ASPECT * size``.
+    Without (``None``/0, native size): unchanged, except that an image with a side
+    over ``MAX_NATIVE_SIDE`` is scaled down (aspect kept) to fit.  Both sides are >= 1.
+    """
     if not size:
-        return h, w
+        scale = min(1.0, MAX_NATIVE_SIDE / max(h, w))
+        return max(1, round(h * scale)), max(1, round(w * scale))
     scale = size / min(h, w)
-    return max(1, round(h * scale)), max(1, round(w * scale))
+    cap = MAX_ASPECT * size
+    return min(cap, max(1, round(h * scale))), min(cap, max(1, round(w * scale)))
 
 
 def predict_ab(net: nn.Module, L: torch.Tensor, size: int | None) -> torch.Tensor:
