@@ -19,6 +19,7 @@ demo: $(STAMP)
 	$(PY) examples/demo.py --out demo_output
 
 test: $(STAMP)
+	$(PY) -m ruff check src tests benchmarks
 	$(PY) -m pytest -q
 
 clean:

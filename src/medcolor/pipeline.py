@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .color import gray_to_lightness
+from .color import gray_to_lightness, rgb_to_gray_np, to_unit_float
 from .device import resolve_device
 from .recombine import recombine, upsample_ab
 from .weights import load_model
@@ -94,16 +94,9 @@ def as_gray(image: np.ndarray) -> np.ndarray:
     """
     arr = np.asarray(image)
     if arr.ndim == 3 and arr.shape[-1] in (3, 4) and arr.shape[0] > 4:
-        from .io.common import color_to_gray
-
-        rgb = arr[..., :3]
-        arr = color_to_gray(np.clip(rgb / 255.0 if rgb.dtype == np.uint8 else rgb, 0, 1))
-    elif arr.dtype == np.uint8:
-        arr = arr / 255.0
-    elif arr.dtype == np.uint16:
-        arr = arr / 65535.0
-    elif not np.issubdtype(arr.dtype, np.floating):
-        raise TypeError(f"unsupported image dtype {arr.dtype}; pass uint8, uint16 or float in [0, 1]")
+        arr = rgb_to_gray_np(arr[..., :3])  # integer dtypes are scaled by their maximum
+    else:
+        arr = to_unit_float(arr)
     if arr.ndim not in (2, 3):
         raise ValueError(f"expected a (H, W) or (N, H, W) gray image, got shape {arr.shape}")
     return np.clip(arr, 0.0, 1.0).astype(np.float32)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..color import linear_to_srgb, srgb_to_linear
 from ._checks import gray01
 
 __all__ = ["rgb_to_lab_rd", "lab_rd_to_rgb", "reinhard_transfer"]
@@ -39,27 +40,18 @@ _LMS_FLOOR = 1e-4  # log10 of black is -inf; floor LMS at about 1/10 of the dark
 _MIN_STD = 1e-6
 
 
-def _srgb_decode(v: np.ndarray) -> np.ndarray:
-    return np.where(v > 0.04045, ((v + 0.055) / 1.055) ** 2.4, v / 12.92)
-
-
-def _srgb_encode(v: np.ndarray) -> np.ndarray:
-    v = np.clip(v, 0.0, 1.0)
-    return np.where(v > 0.0031308, 1.055 * v ** (1 / 2.4) - 0.055, 12.92 * v)
-
-
 def rgb_to_lab_rd(rgb: np.ndarray) -> np.ndarray:
     """uint8 or float [0, 1] sRGB ``(..., 3)`` -> l-alpha-beta ``(..., 3)`` float64."""
     rgb = np.asarray(rgb)
     x = rgb / 255.0 if rgb.dtype == np.uint8 else rgb.astype(np.float64)
-    lms = _srgb_decode(x) @ RGB_TO_LMS.T
+    lms = srgb_to_linear(x) @ RGB_TO_LMS.T
     return np.log10(np.maximum(lms, _LMS_FLOOR)) @ LOGLMS_TO_LAB.T
 
 
 def lab_rd_to_rgb(lab: np.ndarray) -> np.ndarray:
     """l-alpha-beta ``(..., 3)`` -> sRGB ``(..., 3)`` float in [0, 1] (clipped)."""
     lms = 10.0 ** (np.asarray(lab, dtype=np.float64) @ LAB_TO_LOGLMS.T)
-    return _srgb_encode(lms @ LMS_TO_RGB.T)
+    return linear_to_srgb(np.clip(lms @ LMS_TO_RGB.T, 0.0, 1.0))
 
 
 def _as_rgb(image, name: str) -> np.ndarray:

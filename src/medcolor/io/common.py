@@ -4,25 +4,10 @@ from __future__ import annotations
 import warnings
 from pathlib import Path
 
-import numpy as np
-
-from ..color import lightness_to_gray, rgb_to_lab_np
+from ..color import rgb_to_gray_np as color_to_gray  # the one colour -> gray conversion
 from ..errors import InputError
 
 __all__ = ["color_to_gray", "warn_input", "check_pixels", "new_meta"]
-
-
-def color_to_gray(rgb: np.ndarray) -> np.ndarray:
-    """sRGB ``(..., 3)`` in [0, 1] -> float32 gray ``(...)`` in [0, 1] with the same CIE L*.
-
-    Using L* (rather than a luma formula) means a colour photo converted here
-    and colorized again keeps the lightness of the original exactly.
-    """
-    rgb = np.asarray(rgb, dtype=np.float32)
-    if rgb.size and np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 0], rgb[..., 2]):
-        return np.ascontiguousarray(rgb[..., 0])  # already gray: keep the values bit-exact
-    lightness = rgb_to_lab_np(rgb)[..., 0]
-    return np.clip(np.asarray(lightness_to_gray(lightness), dtype=np.float32), 0.0, 1.0)
 
 
 def warn_input(meta: dict, path: str | Path, message: str) -> None:

@@ -20,8 +20,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .layers import conv_bn_relu as _conv
 from .base import Colorizer
+from .layers import conv_bn_relu as _conv
 from .registry import register_model
 
 __all__ = ["FastColor", "fastcolor"]

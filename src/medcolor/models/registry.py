@@ -46,19 +46,15 @@ def register_model(fn: Callable[..., nn.Module] | None = None, *, name: str | No
     return wrap(fn) if fn is not None else wrap
 
 
-def _ensure_loaded() -> None:
-    # Importing the package registers every architecture module.
-    from . import _architectures  # noqa: F401
-
-
 def list_models(kind: str | None = None) -> list[str]:
-    """Sorted names of registered models, optionally only one ``kind``."""
-    _ensure_loaded()
+    """Sorted names of registered models, optionally only one ``kind``.
+
+    Importing this module imports :mod:`medcolor.models`, which registers every architecture.
+    """
     return sorted(n for n, e in _REGISTRY.items() if kind is None or e.kind == kind)
 
 
 def model_entry(name: str) -> ModelEntry:
-    _ensure_loaded()
     try:
         return _REGISTRY[name]
     except KeyError:

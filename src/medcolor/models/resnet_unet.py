@@ -13,8 +13,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .layers import conv_bn_relu
 from .base import Colorizer
+from .layers import conv_bn_relu
 from .pretrained import download_or_explain, load_encoder_state, read_state_dict
 from .registry import register_model
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .layers import conv_bn_relu, up_bn_relu
 from .base import Colorizer
+from .layers import conv_bn_relu, up_bn_relu
 from .registry import register_model
 
 __all__ = ["UNet", "unet"]
