@@ -1,0 +1,220 @@
+"""``effcolor_lite0/1/2``: an ImageNet-pretrained EfficientNet-Lite encoder under a U-Net decoder.
+
+The network follows the designs that made colorization generalise:
+
+* an **ImageNet-trained encoder** (EfficientNet-Lite, Tan & Le 2019), so the
+  model knows what a sky, a face or a flower is before it sees any colour;
+  the gray L* is fed the way the encoder saw photographs during ImageNet
+  training: L* -> the sRGB gray level with that lightness, repeated on R, G
+  and B, normalised with the encoder's mean and std;
+* **global context** (Iizuka et al. 2016): the encoder's 1280-d ImageNet
+  feature, pooled over the whole image, modulates the bottleneck (FiLM);
+* a **U-Net decoder** (Ronneberger et al. 2015) with skips at 1/16, 1/8, 1/4;
+* **classification over the 313 in-gamut a*b* bins** (Zhang et al. 2016) at
+  1/4 resolution, decoded by the annealed mean with temperature ``T``: the
+  predicted distribution says where the model is unsure, and ``T`` trades
+  vividness (low T, towards the mode) against safety (T = 1, the mean);
+* **user hints** (Zhang et al. 2017, "Real-Time User-Guided Image
+  Colorization with Learned Deep Priors"): a sparse a*b* map and its mask
+  enter at the stem and again at 1/4 resolution, so one network colorizes with
+  and without hints.  The hint branches start at zero, so a fresh model
+  behaves exactly like the automatic one.
+
+Shapes: ``forward(L, hints=None)`` takes ``(B, 1, H, W)`` L* in [0, 100] and
+optional ``(B, 3, H, W)`` hints (a*, b* in Lab units where the mask is 1, and the
+mask in {0, 1}: the SIGGRAPH17 layout of ``(L, ab, mask)`` split in two) and
+returns ``(B, 2, H, W)`` a*b* in Lab units.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..color import AB_SCALE, lightness_to_gray
+from .ab_bins import ab_bins
+from .base import Colorizer, pad_to_multiple
+from .layers import conv_bn_relu
+from .pretrained import EFFICIENTNET_LITE, load_pretrained_encoder
+from .registry import register_model
+
+__all__ = ["EffColor", "effcolor_lite0", "effcolor_lite1", "effcolor_lite2"]
+
+# The encoder stages whose outputs feed the decoder, by their reduction factor.
+_SKIP_REDUCTIONS = (4, 8, 16, 32)
+
+
+def _conv1x1(cin: int, cout: int) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(cin, cout, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
+
+
+class _Up(nn.Module):
+    """Bilinear upsampling to the skip's size, concatenation, 1x1 then 3x3 conv."""
+
+    def __init__(self, cin: int, cskip: int, cout: int) -> None:
+        super().__init__()
+        self.reduce = _conv1x1(cin + cskip, cout)
+        self.conv = conv_bn_relu(cout, cout)
+
+    def forward(self, x: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
+        x = F.interpolate(x, size=skip.shape[-2:], mode="bilinear", align_corners=False)
+        return self.conv(self.reduce(torch.cat([x, skip], dim=1)))
+
+
+def _decode(logits: torch.Tensor, bins: torch.Tensor, T: float) -> torch.Tensor:
+    """Annealed mean of ``(B, Q, h, w)`` logits -> ``(B, 2, h, w)`` a*b*, computed in channels-last order.
+
+    Same result as :func:`~medcolor.models.ab_bins.annealed_mean` without the layout copies.
+    """
+    p = torch.softmax(logits.permute(0, 2, 3, 1) / T, dim=-1)  # (B, h, w, Q)
+    return (p @ bins.to(p)).permute(0, 3, 1, 2)
+
+
+def _pool_hints(hints: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """``(B, 3, H, W)`` normalised hints -> ``(B, 3, h, w)``: mean hinted a*b* per cell and hint density."""
+    ab, mask = hints[:, :2] * hints[:, 2:], hints[:, 2:]
+    ab_sum = F.adaptive_avg_pool2d(ab, size)
+    density = F.adaptive_avg_pool2d(mask, size)
+    return torch.cat([ab_sum / density.clamp(min=1e-6), (density > 0).to(hints) + density], dim=1)
+
+
+class EffColor(Colorizer):
+    """EfficientNet-Lite U-Net colorizer with global context, 313-bin output and learned hints.
+
+    Args:
+        variant: ``lite0``, ``lite1`` or ``lite2`` (timm ``efficientnet_<variant>``).
+        widths: decoder channels at 1/32, 1/16, 1/8 and 1/4 resolution.
+        T: annealed-mean temperature used to decode the bins (1.0 = the mean of the
+            predicted distribution; lower = more vivid).
+        rebalance: mixing weight of the uniform prior in the class-rebalancing weights
+            (Zhang et al. 2016, eq. 4); 1.0 turns rebalancing off, 0.5 is the paper's.
+    """
+
+    stride = 32
+    accepts_hints = True
+
+    def __init__(self, variant: str = "lite0", widths: tuple[int, ...] = (256, 128, 96, 64), T: float = 0.6,
+                 rebalance: float = 1.0) -> None:
+        super().__init__()
+        import timm
+
+        if variant not in EFFICIENTNET_LITE:
+            raise ValueError(f"variant must be one of {', '.join(EFFICIENTNET_LITE)}, got {variant!r}")
+        if len(widths) != 4:
+            raise ValueError(f"widths must have 4 entries (1/32, 1/16, 1/8, 1/4), got {len(widths)}")
+        self.variant, self.T, self.rebalance = variant, float(T), float(rebalance)
+        enc = timm.create_model(f"efficientnet_{variant}", pretrained=False)
+        enc.global_pool, enc.classifier = nn.Identity(), nn.Identity()
+        self.encoder = enc
+        info = {f["reduction"]: f for f in enc.feature_info}  # the last stage at each reduction
+        self._skip_blocks = [int(info[r]["module"].split(".")[1]) for r in _SKIP_REDUCTIONS]
+        chans = [info[r]["num_chs"] for r in _SKIP_REDUCTIONS]
+        stem_ch = enc.conv_stem.out_channels
+        head_ch = enc.conv_head.out_channels
+        bins = ab_bins()
+        self.register_buffer("bins", bins)  # (Q, 2) bin centres, Lab units
+        self.register_buffer("class_weights", torch.ones(bins.shape[0]))  # (Q,) rebalancing
+        self.register_buffer("mean", torch.tensor(0.5))  # the encoder's input normalisation
+        self.register_buffer("std", torch.tensor(0.5))
+        w32, w16, w8, w4 = widths
+        self.hint_stem = nn.Conv2d(3, stem_ch, 3, stride=2, padding=1)  # hints at the stem (zero at init)
+        nn.init.zeros_(self.hint_stem.weight)
+        nn.init.zeros_(self.hint_stem.bias)
+        self.bottom = _conv1x1(chans[3], w32)
+        self.global_mlp = nn.Sequential(nn.Linear(head_ch + 3, w32), nn.ReLU(inplace=True), nn.Linear(w32, 2 * w32))
+        self.up16 = _Up(w32, chans[2], w16)
+        self.up8 = _Up(w16, chans[1], w8)
+        self.up4 = _Up(w8, chans[0] + 3, w4)  # + pooled hints at 1/4
+        self.head = nn.Conv2d(w4, bins.shape[0], 1)
+        # Depthwise convolutions run about 5x faster on CPU in channels-last layout.
+        self.to(memory_format=torch.channels_last)
+
+    @property
+    def num_bins(self) -> int:
+        return int(self.bins.shape[0])
+
+    def set_class_weights(self, weights: torch.Tensor) -> None:
+        """Store ``(Q,)`` rebalancing weights (from :func:`~medcolor.models.ab_bins.rebalancing_weights`)."""
+        if weights.shape != self.class_weights.shape:
+            raise ValueError(f"expected ({self.num_bins},) weights, got {tuple(weights.shape)}")
+        self.class_weights.copy_(weights.to(self.class_weights))
+
+    def _encoder_input(self, L: torch.Tensor) -> torch.Tensor:
+        """L* in [0, 100] -> the sRGB gray with that lightness on 3 channels, normalised like ImageNet."""
+        g = (lightness_to_gray(L.clamp(0, 100)) - self.mean) / self.std
+        return g.expand(-1, 3, -1, -1)
+
+    def logits_padded(self, L: torch.Tensor, hints: torch.Tensor) -> torch.Tensor:
+        """Padded ``(B, 1, H, W)`` L* and ``(B, 3, H, W)`` normalised hints -> ``(B, Q, H/4, W/4)``."""
+        e = self.encoder
+        cl = torch.channels_last
+        L, hints = L.contiguous(memory_format=cl), hints.contiguous(memory_format=cl)
+        x = e.bn1(e.conv_stem(self._encoder_input(L).contiguous(memory_format=cl))) + self.hint_stem(hints)
+        skips = []
+        for i, block in enumerate(e.blocks):
+            x = block(x)
+            if i in self._skip_blocks:
+                skips.append(x)
+        s4, s8, s16, s32 = skips
+        g = e.bn2(e.conv_head(s32)).mean(dim=(2, 3))  # (B, 1280) ImageNet feature
+        hint_stats = _pool_hints(hints, (1, 1)).flatten(1)  # (B, 3)
+        scale, shift = self.global_mlp(torch.cat([g, hint_stats], dim=1)).chunk(2, dim=1)
+        b = self.bottom(s32)
+        b = b * (1 + scale[..., None, None]) + shift[..., None, None]
+        d = self.up8(self.up16(b, s16), s8)
+        d = self.up4(d, torch.cat([s4, _pool_hints(hints, tuple(s4.shape[-2:]))], dim=1))
+        return self.head(d)
+
+    def _prepare(self, L: torch.Tensor, hints: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor, tuple]:
+        if L.dim() != 4 or L.shape[1] != 1:
+            raise ValueError(f"expected L* of shape (B, 1, H, W), got {tuple(L.shape)}")
+        if hints is None:
+            hints = L.new_zeros(L.shape[0], 3, *L.shape[-2:])
+        elif hints.shape != (L.shape[0], 3, *L.shape[-2:]):
+            raise ValueError(f"expected hints of shape {(L.shape[0], 3, *L.shape[-2:])}, got {tuple(hints.shape)}")
+        mask = (hints[:, 2:] > 0.5).to(L)
+        h = torch.cat([hints[:, :2] / AB_SCALE * mask, mask], dim=1)
+        Lp, hw = pad_to_multiple(L, self.stride)
+        hp, _ = pad_to_multiple(h, self.stride)
+        return Lp, hp, hw
+
+    def logits(self, L: torch.Tensor, hints: torch.Tensor | None = None) -> torch.Tensor:
+        """``(B, 1, H, W)`` L* (+ hints) -> ``(B, Q, ceil(H/4), ceil(W/4))`` bin logits."""
+        Lp, hp, (h, w) = self._prepare(L, hints)
+        return self.logits_padded(Lp, hp)[..., : -(-h // 4), : -(-w // 4)]
+
+    def forward_normalized(self, x: torch.Tensor) -> torch.Tensor:
+        L = (x + 1.0) * 50.0  # the base class's normalised L back to L*
+        hints = x.new_zeros(x.shape[0], 3, *x.shape[-2:])
+        return _decode(self.logits_padded(L, hints), self.bins, self.T) / AB_SCALE
+
+    def forward(self, L: torch.Tensor, hints: torch.Tensor | None = None) -> torch.Tensor:
+        Lp, hp, (h, w) = self._prepare(L, hints)
+        ab = _decode(self.logits_padded(Lp, hp), self.bins, self.T)  # (B, 2, H/4, W/4) Lab units
+        ab = F.interpolate(ab, size=Lp.shape[-2:], mode="bilinear", align_corners=False)
+        return ab[..., :h, :w]
+
+
+def _build(variant: str, pretrained: bool, weights: str | None, **kwargs) -> EffColor:
+    model = EffColor(variant, **kwargs)
+    if pretrained or weights is not None:
+        load_pretrained_encoder(model.encoder, variant, weights)
+    return model
+
+
+_PAPER = "Tan & Le 2019 EfficientNet-Lite (ImageNet) + U-Net + global context, 313 bins, learned hints (Zhang 2017)"
+
+
+@register_model(paper=_PAPER)
+def effcolor_lite0(pretrained: bool = False, weights: str | None = None, **kwargs) -> EffColor:
+    return _build("lite0", pretrained, weights, **kwargs)
+
+
+@register_model(paper=_PAPER)
+def effcolor_lite1(pretrained: bool = False, weights: str | None = None, **kwargs) -> EffColor:
+    return _build("lite1", pretrained, weights, **kwargs)
+
+
+@register_model(paper=_PAPER)
+def effcolor_lite2(pretrained: bool = False, weights: str | None = None, **kwargs) -> EffColor:
+    return _build("lite2", pretrained, weights, **kwargs)
