@@ -6,9 +6,10 @@ import pytest
 from PIL import Image
 from skimage.color import rgb2lab
 
+from medcolor.color import is_near_gray
 from medcolor.errors import InputError, UsageError
 from medcolor.evaluate import baselines as B
-from medcolor.evaluate.protocol import Sample, is_grayscale, load_ground_truth, render_input
+from medcolor.evaluate.protocol import Sample, load_ground_truth, render_input
 
 
 def _colour_image(rng, h=40, w=56):
@@ -53,12 +54,12 @@ def test_empty_and_missing_folder(tmp_path):
         load_ground_truth(tmp_path / "nope")
 
 
-def test_is_grayscale_threshold(rng):
+def test_near_gray_threshold(rng):
     gray = np.repeat(rng.integers(0, 256, (20, 20, 1), dtype=np.uint8), 3, -1)
-    assert is_grayscale(gray)
+    assert is_near_gray(gray)
     tinted = gray.copy()
     tinted[..., 0] = np.clip(tinted[..., 0].astype(int) + 25, 0, 255)
-    assert not is_grayscale(tinted)
+    assert not is_near_gray(tinted)
 
 
 def _samples(rng, n=3):
@@ -106,7 +107,7 @@ def _classic_has(name: str) -> bool:
 
 @pytest.mark.skipif(not _classic_has("levin_colorize"), reason="medcolor.classic.levin_colorize not available")
 def test_levin_adapter_recovers_colour_from_dense_hints(rng):
-    from medcolor.evaluate.metrics import delta_e2000, ImagePair
+    from medcolor.evaluate.metrics import ImagePair, delta_e2000
 
     s = _samples(rng, 1)[0]
     out = B.LevinHints(density=0.05)(s)

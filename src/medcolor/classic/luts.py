@@ -28,6 +28,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from ..io.windowing import apply_window
+
 __all__ = ["DICOM_PALETTES", "list_luts", "lut_table", "expand_segments", "window_gray", "apply_lut"]
 
 _Points = tuple[tuple[int, int], ...]
@@ -158,15 +160,12 @@ def window_gray(gray: np.ndarray, window: tuple[float, float] | None = None) -> 
         raise TypeError(f"gray must be an integer or float array, got {arr.dtype}")
     if window is not None:
         center, width = (float(v) for v in window)
-        if width < 1 and not np.issubdtype(arr.dtype, np.floating):
-            raise ValueError(f"window width must be >= 1 for integer data, got {width}")
         if width <= 0:
             raise ValueError(f"window width must be > 0, got {width}")
-        x = arr.astype(np.float64)
-        if np.issubdtype(arr.dtype, np.integer):
-            # C.11.2.1.2.1: ((x - (c - 0.5)) / (w - 1) + 0.5), clipped to [0, 1].
-            return np.clip((x - (center - 0.5)) / max(width - 1.0, 1e-12) + 0.5, 0.0, 1.0)
-        return np.clip((x - center) / width + 0.5, 0.0, 1.0)
+        # Integer data: the DICOM LINEAR function (C.11.2.1.2.1, needs width >= 1);
+        # floats: LINEAR_EXACT, which has no half-step offsets for continuous values.
+        function = "LINEAR" if np.issubdtype(arr.dtype, np.integer) else "LINEAR_EXACT"
+        return apply_window(arr, center, width, function).astype(np.float64)
     if arr.dtype == np.uint8:
         return arr / 255.0
     if np.issubdtype(arr.dtype, np.floating):

@@ -7,8 +7,9 @@ Fixed here so every method and every run is measured the same way:
    its native size, or, when ``size`` is given, resized with Pillow's Lanczos
    filter so that its short side is ``size`` (rounded to uint8).
 2. **Grayscale ground truth is skipped and counted**: an image whose CIELAB
-   chroma ``C*ab = sqrt(a*^2 + b*^2)`` is at most ``GRAY_CHROMA`` at
-   ``GRAY_QUANTILE`` of its pixels has no colour to score.
+   chroma ``C*ab = sqrt(a*^2 + b*^2)`` is at most ``NEAR_GRAY_CHROMA`` at
+   ``NEAR_GRAY_QUANTILE`` of its pixels has no colour to score
+   (:func:`medcolor.color.is_near_gray`, the test training uses too).
 3. **Input.** Every method receives the L* of the ground truth rendered as an
    sRGB gray image and rounded to uint8: ``gray = round(255 *
    lightness_to_gray(L*(gt)))``, shape ``(H, W)``.
@@ -23,17 +24,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ..color import lightness_to_gray, rgb_to_lab_np
+from ..color import NEAR_GRAY_CHROMA, NEAR_GRAY_QUANTILE, is_near_gray, lightness_to_gray, rgb_to_lab_np
 from ..errors import InputError
+from ..io.formats import RASTER_EXTENSIONS
 
-__all__ = ["IMAGE_SUFFIXES", "GRAY_CHROMA", "GRAY_QUANTILE", "Sample", "GroundTruthSet",
-           "load_ground_truth", "render_input", "is_grayscale", "protocol_text"]
-
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
-# A ground truth whose chroma is <= 2 Lab units (about one just-noticeable
-# difference) at 99% of its pixels is grayscale for our purposes.
-GRAY_CHROMA = 2.0
-GRAY_QUANTILE = 0.99
+__all__ = ["Sample", "GroundTruthSet", "load_ground_truth", "render_input", "protocol_text"]
 
 
 @dataclass
@@ -71,13 +66,6 @@ def render_input(gt: np.ndarray) -> np.ndarray:
     """uint8 ``(H, W, 3)`` sRGB -> uint8 ``(H, W)`` gray with the same L* (rounded)."""
     L = rgb_to_lab_np(gt.astype(np.float64) / 255.0)[..., 0]  # (H, W) L* in [0, 100]
     return np.round(lightness_to_gray(L) * 255.0).astype(np.uint8)
-
-
-def is_grayscale(gt: np.ndarray) -> bool:
-    """True when the image has (almost) no chroma, see ``GRAY_CHROMA``."""
-    lab = rgb_to_lab_np(gt.astype(np.float64) / 255.0)
-    chroma = np.hypot(lab[..., 1], lab[..., 2])  # (H, W) C*ab in Lab units
-    return float(np.quantile(chroma, GRAY_QUANTILE)) <= GRAY_CHROMA
 
 
 def _read_rgb(path: Path, size: int | None) -> tuple[np.ndarray, bool]:
@@ -123,9 +111,9 @@ def load_ground_truth(root: str | Path, size: int | None = None, limit: int | No
     root = Path(root)
     if not root.is_dir():
         raise InputError(root, "not a folder of ground-truth images")
-    files = sorted(p for p in root.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+    files = sorted(p for p in root.iterdir() if p.is_file() and p.suffix.lower() in RASTER_EXTENSIONS)
     if not files:
-        raise InputError(root, f"no image files ({', '.join(IMAGE_SUFFIXES)}) in this folder")
+        raise InputError(root, f"no image files ({', '.join(RASTER_EXTENSIONS)}) in this folder")
     out = GroundTruthSet(root=root, samples=[], size=size)
     for path in files:
         if limit is not None and len(out.samples) >= limit:
@@ -137,7 +125,7 @@ def load_ground_truth(root: str | Path, size: int | None = None, limit: int | No
             if log:
                 log(f"skipped {exc}")
             continue
-        if stored_gray or is_grayscale(gt):
+        if stored_gray or is_near_gray(gt):
             out.grayscale.append(path.name)
             if log:
                 log(f"skipped {path}: grayscale ground truth, no colour to score")
@@ -153,7 +141,7 @@ def protocol_text(size: int | None, work_sizes: dict[str, int | None]) -> list[s
     sizes = "; ".join(f"{m}: {'native size' if v is None else f'{v} px'}" for m, v in work_sizes.items())
     lines = [
         f"Ground truth: each colour image of the folder (sorted by name), 8-bit sRGB, {gt}.",
-        f"Grayscale ground truth (chroma C*ab ≤ {GRAY_CHROMA:g} at {GRAY_QUANTILE:.0%} of pixels) "
+        f"Grayscale ground truth (chroma C*ab ≤ {NEAR_GRAY_CHROMA:g} at {NEAR_GRAY_QUANTILE:.0%} of pixels) "
         "is skipped and counted.",
         "Input to every method: the L* of the ground truth rendered as an sRGB gray image, "
         "rounded to uint8 (the same input for all methods).",

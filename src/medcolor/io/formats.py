@@ -14,7 +14,8 @@ from pathlib import Path
 
 from ..errors import MedcolorError
 
-__all__ = ["SUPPORTED", "SUPPORTED_EXTENSIONS", "WRITE_FORMATS", "DEFAULT_MAX_PIXELS", "OutputExistsError",
+__all__ = ["SUPPORTED", "SUPPORTED_EXTENSIONS", "RASTER_EXTENSIONS", "WRITE_FORMATS", "DEFAULT_MAX_PIXELS",
+           "OutputExistsError",
            "detect_format", "extension_of", "format_of_extension", "supported_list"]
 
 #: Default limit on pixels per frame (H * W); larger images are refused before decoding.
@@ -30,6 +31,10 @@ SUPPORTED: dict[str, tuple[str, ...]] = {
     "nifti": (".nii", ".nii.gz"),
 }
 SUPPORTED_EXTENSIONS: tuple[str, ...] = tuple(e for exts in SUPPORTED.values() for e in exts)
+#: Colour raster images that training and evaluation read with Pillow: the raster
+#: formats above plus WebP.
+RASTER_EXTENSIONS: tuple[str, ...] = (*SUPPORTED["png"], *SUPPORTED["jpeg"], *SUPPORTED["tiff"],
+                                      *SUPPORTED["bmp"], ".webp")
 
 #: Output format name -> canonical extension used by ``write``.
 WRITE_FORMATS: dict[str, str] = {"png": ".png", "tiff": ".tiff", "jpg": ".jpg", "dcm": ".dcm", "nii": ".nii.gz"}

@@ -22,13 +22,13 @@ import torch
 from PIL import Image, UnidentifiedImageError
 from torch.utils.data import Dataset, DistributedSampler
 
+from ..color import is_near_gray
 from ..errors import InputError
+from ..io.formats import RASTER_EXTENSIONS
 from .config import DataConfig
 
-__all__ = ["IMAGE_EXTENSIONS", "Sample", "ScanResult", "scan_folder", "scan_pairs", "hash_split",
+__all__ = ["Sample", "ScanResult", "scan_folder", "scan_pairs", "hash_split",
            "TrainDataset", "StepSampler", "load_val_batch", "random_crop_box", "stain_jitter"]
-
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".webp")
 
 
 @dataclass(frozen=True)
@@ -50,20 +50,17 @@ class ScanResult:
 
 
 def _image_files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in RASTER_EXTENSIONS)
 
 
-def _chroma(path: Path) -> float:
-    """Mean Lab chroma of a 64-px thumbnail (a*, b* units); raises OSError if unreadable."""
-    from skimage.color import rgb2lab
-
+def _near_gray(path: Path, max_chroma: float) -> bool:
+    """:func:`medcolor.color.is_near_gray` on a 64-px thumbnail; raises OSError if unreadable."""
     with Image.open(path) as im:
         im.draft("RGB", (64, 64))  # JPEG: decode at reduced scale, much faster
         im = im.convert("RGB")
         im.thumbnail((64, 64))
-        rgb = np.asarray(im, dtype=np.float32) / 255.0
-    lab = rgb2lab(rgb)
-    return float(np.hypot(lab[..., 1], lab[..., 2]).mean())
+        rgb = np.asarray(im)
+    return is_near_gray(rgb, max_chroma=max_chroma)
 
 
 def _check_folder(folder: str | Path, what: str) -> Path:
@@ -81,16 +78,16 @@ def scan_folder(folder: str | Path, gray_threshold: float, what: str = "data") -
     root = _check_folder(folder, what)
     files = _image_files(root)
     if not files:
-        raise InputError(root, f"{what} folder holds no images ({', '.join(IMAGE_EXTENSIONS)})")
+        raise InputError(root, f"{what} folder holds no images ({', '.join(RASTER_EXTENSIONS)})")
     result = ScanResult()
     for f in files:
         try:
-            c = _chroma(f)
+            gray = _near_gray(f, gray_threshold)
         except (OSError, UnidentifiedImageError, ValueError) as exc:
             warnings.warn(f"{f}: unreadable image skipped ({exc})", stacklevel=2)
             result.unreadable += 1
             continue
-        if c < gray_threshold:
+        if gray:
             result.near_gray += 1
         else:
             result.samples.append(Sample(str(f)))
