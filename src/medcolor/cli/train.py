@@ -19,7 +19,8 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                     "(medcolor colorize --model RUN_DIR). Extra key=value arguments override recipe fields, "
                     "e.g. optim.lr=1e-4 phases.1.start=2000.")
     p.add_argument("--recipe", help="recipe name (see --list-recipes) or path to a YAML file")
-    p.add_argument("--data", metavar="DIR", help="folder of colour images (searched recursively)")
+    p.add_argument("--data", metavar="DIR", action="append",
+                   help="folder of colour images (searched recursively); repeat for several folders")
     p.add_argument("--val", metavar="DIR", help="validation folder (default: deterministic hash split of --data)")
     p.add_argument("--gray-dir", metavar="DIR", help="paired mode: grayscale inputs ...")
     p.add_argument("--color-dir", metavar="DIR", help="... matched by relative path with these colour targets")

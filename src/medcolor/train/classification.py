@@ -60,4 +60,4 @@ def estimate_class_weights(dataset, colorizer: nn.Module, max_images: int = 256,
         ab = rgb_to_lab(rgb)[:, 1:]
         small = downsample_ab(ab, (max(1, ab.shape[-2] // 4), max(1, ab.shape[-1] // 4)))
         counts += ab_histogram(small, bins)
-    return rebalancing_weights(counts, bins)
+    return rebalancing_weights(counts, bins, lam=float(getattr(colorizer, "rebalance", 0.5)))

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from ..errors import UsageError
+from ..hints import HintSampling
 
 __all__ = ["ModelSpec", "DataConfig", "OptimConfig", "ScheduleConfig", "PerceptualConfig", "LossConfig",
            "PhaseConfig", "TrainConfig", "CONFIG_DIR", "list_recipes", "load_recipe", "apply_overrides",
@@ -121,6 +122,10 @@ class TrainConfig:
     amp: str = "auto"  # auto (bf16 on capable GPUs) | bf16 | fp16 | off
     losses: LossConfig = field(default_factory=LossConfig)
     phases: list[PhaseConfig] = field(default_factory=lambda: [PhaseConfig()])
+    # Simulated user hints (Zhang et al. 2017) for models that accept them; null = none.
+    hints: Optional[HintSampling] = None
+    # Short side (pixels) the model colorizes at; null = native size (e.g. 32-px dermoscopy patches).
+    working_size: Optional[int] = 256
     val_every: int = 250
     ckpt_every: int = 500
     keep_last: int = 3

@@ -24,7 +24,7 @@ class TrainRequest:
     out: str | None = None
     recipe: str | None = None
     resume: str | None = None
-    data: str | None = None
+    data: str | list[str] | None = None
     val: str | None = None
     gray_dir: str | None = None
     color_dir: str | None = None
@@ -67,7 +67,9 @@ def resolve_config(req: TrainRequest) -> tuple[TrainConfig, Path, dict | None, d
     cfg = apply_overrides(load_recipe(req.recipe), _flag_overrides(req) + list(req.overrides)).validate()
     sources = {"data": req.data, "val": req.val, "gray_dir": req.gray_dir, "color_dir": req.color_dir}
     for key, value in sources.items():
-        if value is not None:
+        if isinstance(value, (list, tuple)):
+            sources[key] = [str(Path(v).resolve()) for v in value]
+        elif value is not None:
             sources[key] = str(Path(value).resolve())
     return cfg, run_dir, None, sources
 

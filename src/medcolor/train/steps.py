@@ -51,10 +51,12 @@ class GeneratorHarness(nn.Module):
         self.colorizer = colorizer
         self.with_logits = with_logits
 
-    def forward(self, L: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def forward(self, L: torch.Tensor, hints: torch.Tensor | None = None
+                ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        extra = () if hints is None else (hints,)  # (B, 3, H, W) simulated hints, for hint models
         if not self.with_logits:
-            return self.colorizer(L), None
-        logits = self.colorizer.logits(L)  # (B, Q, h, w)
+            return self.colorizer(L, *extra), None
+        logits = self.colorizer.logits(L, *extra)  # (B, Q, h, w)
         return decode_logits(self.colorizer, logits, L.shape[-2:]), logits
 
 

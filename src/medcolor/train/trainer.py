@@ -18,6 +18,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from ..errors import InputError, UsageError
+from ..hints import sample_counts, simulate_hints
 from ..fileio import atomic_write, remove_stale_temps
 from ..models import create_model, model_entry
 from ..weights import save_model
@@ -56,7 +57,7 @@ def init_from_saved(model: torch.nn.Module, spec: str, arch: str) -> None:
 class DataSources:
     """Where the images come from (stored in checkpoints so ``--resume`` needs no paths)."""
 
-    data: str | None = None  # folder of colour images
+    data: str | list[str] | None = None  # folder(s) of colour images
     val: str | None = None  # validation folder; None = deterministic hash split of `data`
     gray_dir: str | None = None  # paired mode: gray inputs ...
     color_dir: str | None = None  # ... matched by relative path with colour targets
@@ -69,7 +70,13 @@ def _scan(cfg: TrainConfig, src: DataSources) -> tuple[list, list, list[str]]:
             raise UsageError("paired mode needs both --gray-dir and --color-dir")
         scanned = scan_pairs(src.gray_dir, src.color_dir, thr)
     elif src.data:
-        scanned = scan_folder(src.data, thr, "data")
+        folders = [src.data] if isinstance(src.data, str) else list(src.data)
+        scans = [scan_folder(f, thr, "data") for f in folders]
+        scanned = scans[0]
+        for extra in scans[1:]:
+            scanned.samples += extra.samples
+            scanned.near_gray += extra.near_gray
+            scanned.unreadable += extra.unreadable
     else:
         raise UsageError("give --data DIR (colour images) or --gray-dir and --color-dir")
     lines = [scanned.summary("train data")]
@@ -119,6 +126,8 @@ class Trainer:
         if model_entry(cfg.model.name).kind != "colorizer":
             raise UsageError(f"model {cfg.model.name!r} is not a colorizer")
         self.model = create_model(cfg.model.name, **cfg.model.kwargs)
+        if cfg.hints is not None and not getattr(self.model, "accepts_hints", False):
+            raise UsageError(f"hints: model {cfg.model.name!r} does not take hints (set hints: null)")
         if cfg.model.init and resume is None:
             init_from_saved(self.model, cfg.model.init, cfg.model.name)
         with_logits = any(p.losses.get("ce") for p in cfg.phases)
@@ -225,6 +234,7 @@ class Trainer:
             # order fingerprint: equal digests at equal steps <=> the same images and crops were seen
             logs["data_digest"] = logs.get("data_digest", 0.0) + float(batch["rgb"].double().mean())
             lab = to_lab_batch(batch, self.device)
+            hints = self._hints(lab, j)
             last = j == cfg.grad_accum - 1
             with contextlib.ExitStack() as stack:
                 if not last:  # accumulate locally; DDP all-reduces on the last micro-batch only
@@ -232,7 +242,7 @@ class Trainer:
                         if isinstance(m, torch.nn.parallel.DistributedDataParallel):
                             stack.enter_context(m.no_sync())
                 with self._autocast():
-                    ab, logits = self.gen(lab.L)  # (B, 2, H, W) Lab units; (B, Q, h, w) or None
+                    ab, logits = self.gen(lab.L, hints)  # (B, 2, H, W) Lab units; (B, Q, h, w) or None
                 if use_gan:
                     with self._autocast():
                         d_loss, d_parts = self.losses.discriminator_loss(self.disc, lab, ab)
@@ -265,6 +275,16 @@ class Trainer:
             self.ema.update(self.model)
         logs["lr"] = self.opt_g.param_groups[0]["lr"]
         return logs
+
+    def _hints(self, lab, micro: int) -> torch.Tensor | None:
+        """Simulated hints ``(B, 3, H, W)`` for hint models, reproducible from (seed, rank, step)."""
+        h = self.cfg.hints
+        if h is None:
+            return None
+        seed = ((self.cfg.seed * 1_000_003 + self.info.rank) * 10_000_019 + self.step) * 64 + micro
+        gen = torch.Generator().manual_seed(seed)
+        counts = sample_counts(lab.ab.shape[0], h, gen)
+        return simulate_hints(lab.ab, counts, patch=(h.patch_min, h.patch_max), gaussian=h.gaussian, generator=gen)
 
     def _optimizer_step(self, opt: torch.optim.Optimizer, params, clip: float) -> None:
         if clip > 0:
