@@ -1,29 +1,41 @@
 """``medcolor colorize INPUT... -o OUTDIR``: batch colorization, a thin layer over the API.
 
-Each input is read, colorized and written independently: a bad file prints one
-line naming it and the batch carries on.  Exit code 0 when every input was
-written (or skipped because its output exists), 1 when some failed, 2 for
-usage errors.
+Each input is read, colorized and written independently.  A batch never dies
+of one file: a bad file, a permission problem or even an internal error prints
+one line naming the file and the reason (the traceback only with ``--debug``),
+the batch carries on, and a summary (done, skipped, failed) is always printed.
+
+Output names are unique by construction (:mod:`medcolor.io.discover`), and a
+run never writes the same output twice nor over one of its own inputs.  Under
+``torchrun`` the inputs are split between the ranks (:mod:`medcolor.sharding`)
+and rank 0 prints one summary for all of them.
+
+Exit code 0 when every input was written (or skipped because its output
+exists, or noted as a special file), 1 when some failed, 2 for usage errors.
 """
 from __future__ import annotations
 
 import argparse
 import sys
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..errors import UsageError
 from ._common import working_size_arg
 
-__all__ = ["add_parser", "run", "output_paths"]
+__all__ = ["add_parser", "run", "output_paths", "ColorizeOptions", "Tally"]
 
 FORMATS = ("png", "tiff", "jpg", "dcm", "nii")
 VOLUME_FORMATS = ("dcm", "nii")  # one output file holds every frame
+_MAX_LISTED = 20  # failed files named in the summary line (each also has its own line)
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
     p = sub.add_parser("colorize", help="colorize grayscale images (PNG/JPEG/TIFF/DICOM/NIfTI)",
                        description="Colorize grayscale images. INPUT is any mix of files, folders "
-                                   "(searched recursively) and globs.")
+                                   "(searched recursively) and globs. Under torchrun the inputs are "
+                                   "split between the processes.")
     p.add_argument("inputs", nargs="+", metavar="INPUT")
     p.add_argument("-o", "--output", required=True, type=Path, metavar="OUTDIR", help="output folder")
     p.add_argument("--model", default="default", help="shipped model name, run directory or .safetensors path")
@@ -39,10 +51,50 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--hints", type=Path, default=None,
                    help="hints image (same size as a single INPUT): coloured marks on transparent/gray")
     p.add_argument("--max-pixels", type=int, default=None, help="refuse images with more pixels per frame")
-    p.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    p.add_argument("--overwrite", action="store_true", help="replace existing outputs (never this run's own)")
+    p.add_argument("--debug", action="store_true", help="print the traceback of internal errors")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=run)
     return p
+
+
+@dataclass(frozen=True)
+class ColorizeOptions:
+    """Everything one batch needs, checked once; built from the command line by :meth:`from_args`."""
+
+    inputs: tuple[str, ...]
+    output: Path
+    model: str = "default"
+    device: str = "auto"  # as asked; each rank resolves its own device
+    batch_size: int = 8
+    size: int | str | None = "auto"
+    fmt: str = "png"
+    window: str | None = None
+    axis: int | None = None
+    hints: Path | None = None
+    max_pixels: int | None = None
+    overwrite: bool = False
+    quiet: bool = False
+    debug: bool = False
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> ColorizeOptions:
+        return cls(inputs=tuple(args.inputs), output=args.output, model=str(args.model), device=args.device, batch_size=args.batch_size,
+                   size=args.size, fmt=args.fmt, window=args.window, axis=args.axis, hints=args.hints,
+                   max_pixels=args.max_pixels, overwrite=args.overwrite, quiet=args.quiet, debug=args.debug)
+
+    def check(self) -> None:
+        """Raise :class:`UsageError` for a bad option before any file is read."""
+        from ..io import parse_window
+
+        if self.batch_size < 1:
+            raise UsageError(f"--batch-size must be at least 1, got {self.batch_size}")
+        if self.max_pixels is not None and self.max_pixels < 1:
+            raise UsageError(f"--max-pixels must be positive, got {self.max_pixels}")
+        if self.output.exists() and not self.output.is_dir():
+            raise UsageError(f"{self.output}: output exists and is not a folder")
+        if self.window is not None:
+            parse_window(self.window)
 
 
 def output_paths(outdir: Path, rel: Path, frames: int, fmt: str) -> list[Path]:
@@ -50,91 +102,196 @@ def output_paths(outdir: Path, rel: Path, frames: int, fmt: str) -> list[Path]:
 
     Volumes written as 2-D images get one file per slice, suffixed ``_z012``.
     """
+    from ..io.discover import SLICE_SUFFIX
+
     suffix = ".nii.gz" if fmt == "nii" else f".{fmt}"
     base = outdir / rel
     if fmt in VOLUME_FORMATS or frames == 1:
         return [base.parent / (base.name + suffix)]
-    return [base.parent / f"{base.name}_z{i:03d}{suffix}" for i in range(frames)]
+    return [base.parent / f"{base.name}{SLICE_SUFFIX.format(index=i)}{suffix}" for i in range(frames)]
 
 
 @dataclass
-class _Tally:
-    written: int = 0
-    images: int = 0
-    skipped: list[str] = field(default_factory=list)
-    failed: list[str] = field(default_factory=list)
+class Tally:
+    """What one rank did; rank 0 adds up every rank's tally for the summary."""
+
+    units: int = 0  # inputs this rank was given
+    written: int = 0  # output files
+    images: int = 0  # frames colorized
+    exists: int = 0  # outputs skipped because they exist
+    notes: int = 0  # special files skipped
+    failed: list[str] = field(default_factory=list)  # input paths
+    internal: int = 0  # of the failed, how many by an internal error (a bug)
+
+    def add(self, other: Tally) -> None:
+        for name in ("units", "written", "images", "exists", "notes", "internal"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.failed.extend(other.failed)
+
+    def summary(self, output: Path) -> str:
+        parts = [f"colorized {self.images} image(s) into {self.written} file(s) in {output}"]
+        if self.exists:
+            parts.append(f"{self.exists} skipped (output exists; use --overwrite)")
+        if self.notes:
+            parts.append(f"{self.notes} skipped (not a regular file)")
+        if self.failed:
+            named = ", ".join(self.failed[:_MAX_LISTED])
+            more = f" and {len(self.failed) - _MAX_LISTED} more" if len(self.failed) > _MAX_LISTED else ""
+            bugs = f" ({self.internal} by an internal error)" if self.internal else ""
+            parts.append(f"{len(self.failed)} failed{bugs}: {named}{more}")
+        return "; ".join(parts)
 
 
-def _process(path: Path, rel: Path, args, net, tally: _Tally) -> None:
-    from ..io import OutputExistsError, read, write
-    from ..pipeline import colorize_gray
+class _Batch:
+    """Colorizes this rank's inputs and keeps the tally; every output is written at most once per run."""
 
-    read_kw = {"window": args.window, "axis": args.axis}
-    if args.max_pixels:
-        read_kw["max_pixels"] = args.max_pixels
-    frames, meta = read(path, **read_kw)
-    outs = output_paths(args.output, rel, frames.shape[0], args.fmt)
-    if not args.overwrite and all(o.exists() for o in outs):
-        tally.skipped.append(str(outs[0]))
-        return
-    rgb = colorize_gray(frames, model=net, size=args.size, device=args.device,
-                        batch_size=args.batch_size, hints=args.hints)  # (F, H, W, 3) uint8
-    model_name = getattr(net, "medcolor_name", str(args.model))
-    pieces = [rgb] if len(outs) == 1 else [rgb[i:i + 1] for i in range(rgb.shape[0])]
-    for out, piece in zip(outs, pieces):
+    def __init__(self, opts: ColorizeOptions, net, device, inputs: set[Path]) -> None:
+        self.opts, self.net, self.device = opts, net, device
+        self.inputs = inputs  # resolved input paths: never written over
+        self.written: set[Path] = set()
+        self.tally = Tally()
+        self.model_name = getattr(net, "medcolor_name", opts.model)
+
+    def say(self, line: str) -> None:
+        from tqdm import tqdm
+
+        tqdm.write(line, file=sys.stderr)
+
+    def fail(self, path: Path, reason: str) -> None:
+        self.tally.failed.append(str(path))
+        self.say(f"error: {reason}" if reason.startswith(str(path)) else f"error: {path}: {reason}")
+
+    def process(self, path: Path, rel: Path) -> None:
+        """One input, with every failure turned into one line naming it."""
+        from ..errors import MedcolorError
+
+        self.tally.units += 1
         try:
-            write(out, piece, meta, fmt=args.fmt, model_name=model_name, overwrite=args.overwrite)
-        except OutputExistsError:
-            tally.skipped.append(str(out))
-            continue
-        tally.written += 1
-    tally.images += rgb.shape[0]
+            self._process(path, rel)
+        except MedcolorError as exc:
+            self.fail(path, str(exc))
+        except PermissionError as exc:
+            self.fail(path, f"permission denied ({exc.filename or path})")
+        except MemoryError:
+            self.fail(path, "out of memory while processing it; lower the size limits (--max-pixels)")
+        except OSError as exc:  # the file system, not the file's content: disk full, I/O error, vanished file
+            self.fail(path, f"{exc.strerror or type(exc).__name__}" + (f" ({exc.filename})" if exc.filename else ""))
+        except Exception as exc:  # a bug in medcolor: report it as such, never as a bad input file
+            self.tally.internal += 1
+            first = str(exc).splitlines()[0] if str(exc) else ""
+            how = "" if self.opts.debug else "; rerun with --debug for the traceback"
+            self.fail(path, f"internal error ({type(exc).__name__}: {first}); this is a bug in medcolor, "
+                            f"not necessarily a problem with the file{how}")
+            if self.opts.debug:
+                self.say(traceback.format_exc().rstrip())
+
+    def _claim(self, out: Path) -> None:
+        key = out.resolve()
+        if key in self.inputs:
+            raise UsageError(f"{out}: output would replace an input of this run; choose another output folder")
+        if key in self.written:
+            raise RuntimeError(f"{out}: this run already wrote this output (output names must be unique)")
+        self.written.add(key)
+
+    def _process(self, path: Path, rel: Path) -> None:
+        from ..io import OutputExistsError, read, write
+        from ..pipeline import colorize_gray
+
+        o = self.opts
+        read_kw = {"window": o.window, "axis": o.axis}
+        if o.max_pixels:
+            read_kw["max_pixels"] = o.max_pixels
+        frames, meta = read(path, **read_kw)
+        outs = output_paths(o.output, rel, frames.shape[0], o.fmt)
+        if not o.overwrite and all(out.exists() for out in outs):
+            self.tally.exists += len(outs)
+            return
+        rgb = colorize_gray(frames, model=self.net, size=o.size, device=self.device,
+                            batch_size=o.batch_size, hints=o.hints)  # (F, H, W, 3) uint8
+        pieces = [rgb] if len(outs) == 1 else [rgb[i:i + 1] for i in range(rgb.shape[0])]
+        for out, piece in zip(outs, pieces):
+            self._claim(out)
+            try:
+                write(out, piece, meta, fmt=o.fmt, model_name=self.model_name, overwrite=o.overwrite)
+            except OutputExistsError:
+                self.tally.exists += 1
+                continue
+            self.tally.written += 1
+        self.tally.images += rgb.shape[0]
+
+
+def _size_of(item) -> float:
+    try:
+        return float(item.path.stat().st_size)
+    except OSError:
+        return 0.0
 
 
 def run(args) -> int:
+    opts = ColorizeOptions.from_args(args)
+    opts.check()
+    from ..sharding import shard_from_env
+
+    shard = shard_from_env()
+    try:
+        return _run(opts, shard)
+    finally:
+        shard.close()
+
+
+def _run(opts: ColorizeOptions, shard) -> int:
     from tqdm import tqdm
 
-    from ..device import resolve_device
-    from ..errors import MedcolorError, UnknownModelError, UsageError
-    from ..io import discover, parse_window
+    from ..errors import UnknownModelError
+    from ..fileio import remove_stale_temps
+    from ..io import discover
     from ..pipeline import get_model
 
-    if args.batch_size < 1:
-        raise UsageError(f"--batch-size must be at least 1, got {args.batch_size}")
-    if args.output.exists() and not args.output.is_dir():
-        raise UsageError(f"{args.output}: output exists and is not a folder")
-    if args.window is not None:
-        parse_window(args.window)  # a bad --window is a usage error before any file is read
-    device = resolve_device(args.device)
+    device = shard.device(opts.device)
     try:
-        net = get_model(args.model, device)
+        net = get_model(opts.model, device)
     except UnknownModelError as exc:
         raise UsageError(str(exc)) from None
-    items = discover(args.inputs)
-    if not items:
-        raise UsageError("no supported input images found in " + " ".join(args.inputs))
-    if args.hints is not None and len(items) != 1:
+    found = discover(list(opts.inputs), exclude=opts.output)
+    if not found.files and not found.skipped:
+        raise UsageError("no supported input images found in " + " ".join(opts.inputs))
+    if opts.hints is not None and len(found.files) != 1:
         raise UsageError("--hints applies to exactly one input image")
-    args.device = device
+    if shard.is_main:
+        remove_stale_temps(opts.output)  # what a killed earlier run left; before any rank writes
+    shard.barrier()
 
-    tally = _Tally()
-    bar = tqdm(items, desc="colorize", unit="file", disable=args.quiet or len(items) < 2, file=sys.stderr)
-    for path, rel in bar:
-        try:
-            _process(Path(path), Path(rel), args, net, tally)
-        except MedcolorError as exc:
-            tally.failed.append(str(path))
-            tqdm.write(f"error: {exc}", file=sys.stderr)
-        except (OSError, ValueError, RuntimeError, MemoryError) as exc:
-            # Library errors on a corrupt file must not stop the batch; name the file.
-            tally.failed.append(str(path))
-            tqdm.write(f"error: {path}: {type(exc).__name__}: {exc}", file=sys.stderr)
-    bar.close()
+    batch = _Batch(opts, net, device, inputs={f.path.resolve() for f in found.files})
+    if shard.is_main:  # every rank found the same; rank 0 reports them once
+        for s in found.skipped:
+            if s.problem:
+                batch.fail(s.path, s.reason)
+            else:
+                batch.tally.notes += 1
+                batch.say(f"note: {s.path}: {s.reason}")
+    mine = shard.take(found.files, cost=_size_of)
+    bar = tqdm(mine, desc="colorize", unit="file", file=sys.stderr,
+               disable=opts.quiet or len(mine) < 2 or not shard.is_main)
+    try:
+        for path, rel in bar:
+            batch.process(Path(path), Path(rel))
+    finally:
+        bar.close()
+        if not shard.enabled:  # interrupted or not, the summary is printed
+            print(batch.tally.summary(opts.output), file=sys.stderr)
+    return _report_all(opts, shard, batch.tally)
 
-    parts = [f"colorized {tally.images} image(s) into {tally.written} file(s) in {args.output}"]
-    if tally.skipped:
-        parts.append(f"{len(tally.skipped)} skipped (output exists; use --overwrite)")
-    if tally.failed:
-        parts.append(f"{len(tally.failed)} failed: " + ", ".join(tally.failed))
-    print("; ".join(parts), file=sys.stderr)
+
+def _report_all(opts: ColorizeOptions, shard, tally: Tally) -> int:
+    """Add up every rank's tally; rank 0 prints the one summary.  Every rank returns the same exit code."""
+    tallies = shard.gather(tally)
+    if shard.enabled:
+        total = Tally()
+        for t in tallies:
+            total.add(t)
+        if shard.is_main:
+            per_rank = ", ".join(f"rank {r}: {t.units}" for r, t in enumerate(tallies))
+            print(f"{total.summary(opts.output)} ({shard.world_size} processes; inputs per rank: {per_rank})",
+                  file=sys.stderr)
+        tally = total
     return 1 if tally.failed else 0
