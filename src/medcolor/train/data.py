@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import math
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,13 +50,30 @@ class ScanResult:
         return s + (f", {self.unmatched} without a pair" if self.unmatched else "")
 
 
+#: What decoding an unreadable, corrupt, truncated or oversized image raises; such a file is skipped
+#: with a warning, both by the scan and when it becomes unreadable during training.
+UNREADABLE = (OSError, UnidentifiedImageError, ValueError, SyntaxError, Image.DecompressionBombError,
+              Image.DecompressionBombWarning)
+#: Consecutive unreadable samples tolerated in a row before a training step gives up.
+MAX_SUBSTITUTES = 16
+
+
+@contextmanager
+def _open_image(path: str | Path):
+    """``Image.open`` that refuses decompression bombs (over Pillow's ~89 M pixel limit) instead of warning."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        with Image.open(path) as im:
+            yield im
+
+
 def _image_files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in RASTER_EXTENSIONS)
 
 
 def _near_gray(path: Path, max_chroma: float) -> bool:
-    """:func:`medcolor.color.is_near_gray` on a 64-px thumbnail; raises OSError if unreadable."""
-    with Image.open(path) as im:
+    """:func:`medcolor.color.is_near_gray` on a 64-px thumbnail; raises one of :data:`UNREADABLE` if unreadable."""
+    with _open_image(path) as im:
         im.draft("RGB", (64, 64))  # JPEG: decode at reduced scale, much faster
         im = im.convert("RGB")
         im.thumbnail((64, 64))
@@ -83,8 +101,8 @@ def scan_folder(folder: str | Path, gray_threshold: float, what: str = "data") -
     for f in files:
         try:
             gray = _near_gray(f, gray_threshold)
-        except (OSError, UnidentifiedImageError, ValueError) as exc:
-            warnings.warn(f"{f}: unreadable image skipped ({exc})", stacklevel=2)
+        except UNREADABLE as exc:
+            warnings.warn(f"{f}: unreadable image skipped ({type(exc).__name__}: {exc})", stacklevel=2)
             result.unreadable += 1
             continue
         if gray:
@@ -143,7 +161,7 @@ def random_crop_box(width: int, height: int, cfg: DataConfig, rng: np.random.Gen
 
 def _load_crop(path: str, box: tuple[int, int, int, int], full: tuple[int, int], size: int, mode: str) -> np.ndarray:
     """Decode ``path``, crop ``box`` (in full-resolution coordinates) and resize to ``size``²."""
-    with Image.open(path) as im:
+    with _open_image(path) as im:
         crop_short = max(1, min(box[2] - box[0], box[3] - box[1]))
         scale = max(size / crop_short, 1e-3)
         im.draft(mode, (max(1, int(full[0] * scale)), max(1, int(full[1] * scale))))
@@ -155,7 +173,7 @@ def _load_crop(path: str, box: tuple[int, int, int, int], full: tuple[int, int],
 
 
 def _image_size(path: str) -> tuple[int, int]:
-    with Image.open(path) as im:
+    with _open_image(path) as im:
         return im.size
 
 
@@ -164,6 +182,12 @@ class TrainDataset(Dataset):
 
     Indexed by ``(index, aug_seed)`` from :class:`StepSampler`; returns
     ``{"rgb": (3, S, S) uint8}`` plus ``"gray": (1, S, S) uint8`` in paired mode.
+
+    A file that became unreadable after the scan (deleted, truncated, permissions
+    changed) is skipped with a warning and the next sample in the list takes its
+    place with the same augmentation seed, so the run goes on and stays
+    reproducible; :data:`MAX_SUBSTITUTES` failures in a row stop it with an
+    :class:`~medcolor.errors.InputError`.
     """
 
     def __init__(self, samples: list[Sample], cfg: DataConfig) -> None:
@@ -174,7 +198,18 @@ class TrainDataset(Dataset):
 
     def __getitem__(self, key: tuple[int, int]) -> dict[str, torch.Tensor]:
         index, seed = key
-        s = self.samples[index]
+        failed = []
+        for offset in range(min(len(self.samples), MAX_SUBSTITUTES)):
+            sample = self.samples[(index + offset) % len(self.samples)]
+            try:
+                return self._load(sample, seed)
+            except UNREADABLE as exc:
+                failed.append(sample.color)
+                warnings.warn(f"{sample.gray or sample.color}: image unreadable during training, skipped "
+                              f"({type(exc).__name__}: {exc})", stacklevel=2)
+        raise InputError(None, f"{len(failed)} training images in a row are unreadable, last {failed[-1]}")
+
+    def _load(self, s: Sample, seed: int) -> dict[str, torch.Tensor]:
         rng = np.random.default_rng(seed)
         full = _image_size(s.color)
         box = random_crop_box(*full, self.cfg, rng)
@@ -259,6 +294,20 @@ class StepSampler(DistributedSampler):
         return self.num_samples - self.start
 
 
+def _val_pair(s: Sample, size: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Centre crop of one validation sample: ``(3, S, S)`` uint8 and ``(1, S, S)`` uint8 gray or None."""
+    full = _image_size(s.color)
+    short = min(full)
+    left, top = (full[0] - short) // 2, (full[1] - short) // 2
+    box = (left, top, left + short, top + short)
+    rgb = torch.from_numpy(_load_crop(s.color, box, full, size, "RGB")).permute(2, 0, 1)
+    if s.gray is None:
+        return rgb, None
+    gsize = _image_size(s.gray)
+    gbox = tuple(round(v * g / f) for v, g, f in zip(box, gsize * 2, full * 2))
+    return rgb, torch.from_numpy(_load_crop(s.gray, gbox, gsize, size, "L"))[None]
+
+
 def load_val_batch(samples: list[Sample], size: int, limit: int) -> dict[str, torch.Tensor]:
     """Validation images, short side resized to ``size`` and centre-cropped: uint8 batch tensors.
 
@@ -266,15 +315,17 @@ def load_val_batch(samples: list[Sample], size: int, limit: int) -> dict[str, to
     """
     rgbs, grays = [], []
     for s in samples[:limit]:
-        full = _image_size(s.color)
-        short = min(full)
-        left, top = (full[0] - short) // 2, (full[1] - short) // 2
-        box = (left, top, left + short, top + short)
-        rgbs.append(torch.from_numpy(_load_crop(s.color, box, full, size, "RGB")).permute(2, 0, 1))
-        if s.gray is not None:
-            gsize = _image_size(s.gray)
-            gbox = tuple(round(v * g / f) for v, g, f in zip(box, gsize * 2, full * 2))
-            grays.append(torch.from_numpy(_load_crop(s.gray, gbox, gsize, size, "L"))[None])
+        try:
+            rgb, gray = _val_pair(s, size)
+        except UNREADABLE as exc:  # became unreadable after the scan
+            warnings.warn(f"{s.gray or s.color}: validation image unreadable, skipped ({type(exc).__name__}: "
+                          f"{exc})", stacklevel=2)
+            continue
+        rgbs.append(rgb)
+        if gray is not None:
+            grays.append(gray)
+    if not rgbs:
+        raise InputError(None, f"none of the {min(limit, len(samples))} validation images can be read")
     out = {"rgb": torch.stack(rgbs)}
     if grays:
         out["gray"] = torch.stack(grays)
