@@ -54,11 +54,11 @@ def test_rescale_then_file_window_then_user_window(tmp_path):
                        WindowWidth="400"), tmp_path / "ct.dcm")
     arr, meta = read(p)
     np.testing.assert_allclose(arr[0], apply_window(hu, 40, 400), atol=1e-6)
-    assert meta["window"] == (40.0, 400.0) and meta["format"] == "dicom" and meta["bits"] == 16
-    assert meta["dataset"].PatientID == "P1" and "PixelData" not in meta["dataset"]
+    assert meta.window == (40.0, 400.0) and meta.format == "dicom" and meta.bits == 16
+    assert meta.dataset.PatientID == "P1" and "PixelData" not in meta.dataset
     arr, meta = read(p, window="lung")
     np.testing.assert_allclose(arr[0], apply_window(hu, *WINDOW_PRESETS["lung"]), atol=1e-6)
-    assert meta["window"] == WINDOW_PRESETS["lung"]
+    assert meta.window == WINDOW_PRESETS["lung"]
     arr, _ = read(p, window=(0, 2000))
     np.testing.assert_allclose(arr[0], apply_window(hu, 0, 2000), atol=1e-6)
 
@@ -67,7 +67,7 @@ def test_multi_valued_window_uses_the_first(tmp_path):
     stored = np.linspace(0, 1000, 64, dtype=np.int16).reshape(8, 8)
     p = _save(_dataset(stored, WindowCenter=["300", "50"], WindowWidth=["200", "800"]), tmp_path / "m.dcm")
     arr, meta = read(p)
-    assert meta["window"] == (300.0, 200.0)
+    assert meta.window == (300.0, 200.0)
     np.testing.assert_allclose(arr[0], apply_window(stored, 300, 200), atol=1e-6)
 
 
@@ -83,7 +83,7 @@ def test_monochrome1_is_inverted(tmp_path):
 
 def test_real_monochrome1_chest_xray():
     arr, meta = read(EXAMPLES / "chest_xray_cr.dcm")
-    assert meta["photometric"] == "MONOCHROME1" and meta["window"] == (15000.0, 30000.0)
+    assert meta.photometric == "MONOCHROME1" and meta.window == (15000.0, 30000.0)
     ds = pydicom.dcmread(EXAMPLES / "chest_xray_cr.dcm")
     expected = 1 - apply_window(ds.pixel_array, 15000, 30000)
     np.testing.assert_allclose(arr[0], expected, atol=1e-6)
@@ -107,7 +107,7 @@ def test_voi_lut_sequence():
     ds = pydicom.dcmread(path)
     assert "VOILUTSequence" in ds
     arr, meta = read(path)
-    assert meta["scaling"] == "voi-lut"
+    assert meta.scaling == "voi-lut"
     from pydicom.pixels import apply_voi
 
     bits = int(ds.VOILUTSequence[0].LUTDescriptor[2])
@@ -121,7 +121,7 @@ def test_enhanced_multiframe_functional_groups():
         pytest.skip("eCT_Supplemental.dcm not available")
     ds = pydicom.dcmread(path)
     arr, meta = read(path)
-    assert arr.shape == (2, 512, 512) and meta["frames"] == 2
+    assert arr.shape == (2, 512, 512) and meta.frames == 2
     shared = ds.SharedFunctionalGroupsSequence[0]
     rescale = shared.PixelValueTransformationSequence[0]
     voi = shared.FrameVOILUTSequence[0]
@@ -141,7 +141,7 @@ def test_enhanced_multiframe_functional_groups():
 def test_lossless_compressed_syntaxes_match_uncompressed(compressed, reference):
     a, ma = read(get_testdata_file(compressed))
     b, mb = read(get_testdata_file(reference))
-    assert ma["dataset"].file_meta.TransferSyntaxUID.is_compressed
+    assert ma.dataset.file_meta.TransferSyntaxUID.is_compressed
     assert a.shape == b.shape
     np.testing.assert_allclose(a, b, atol=1e-6)
 
@@ -149,7 +149,7 @@ def test_lossless_compressed_syntaxes_match_uncompressed(compressed, reference):
 def test_jpeg_lossless_process14():
     path = get_testdata_file("JPEG-LL.dcm")
     arr, meta = read(path)
-    assert meta["dataset"].file_meta.TransferSyntaxUID == "1.2.840.10008.1.2.4.70"
+    assert meta.dataset.file_meta.TransferSyntaxUID == "1.2.840.10008.1.2.4.70"
     pixels = pydicom.dcmread(path).pixel_array.astype(np.float32)
     lo, hi = np.percentile(pixels, [0.5, 99.5])
     np.testing.assert_allclose(arr[0], np.clip((pixels - lo) / (hi - lo), 0, 1), atol=1e-5)
@@ -157,13 +157,13 @@ def test_jpeg_lossless_process14():
 
 def test_multiframe_emri():
     arr, meta = read(get_testdata_file("emri_small.dcm"))
-    assert arr.shape == (10, 64, 64) and meta["frames"] == 10
+    assert arr.shape == (10, 64, 64) and meta.frames == 10
     assert len({float(f.mean()) for f in arr}) > 1  # frames are distinct
 
 
 def test_jpeg_extended_12bit():
     arr, meta = read(get_testdata_file("JPGExtended.dcm"))
-    assert arr.shape == (1, 1024, 256) and meta["bits"] == 12 and arr.std() > 0.05
+    assert arr.shape == (1, 1024, 256) and meta.bits == 12 and arr.std() > 0.05
 
 
 def test_jpeg_baseline_gray(tmp_path):
@@ -180,7 +180,7 @@ def test_jpeg_baseline_gray(tmp_path):
     ds["PixelData"].is_undefined_length = True
     ds.LossyImageCompression = "01"
     arr, meta = read(_save(ds, tmp_path / "jpeg.dcm"))
-    assert arr.shape == (1, 48, 64) and meta["scaling"] == "none"
+    assert arr.shape == (1, 48, 64) and meta.scaling == "none"
     assert np.abs(arr[0] * 255 - gray).max() < 6
 
 
@@ -193,7 +193,7 @@ def test_colour_dicom_warns_and_becomes_gray(name):
     ours = [str(w.message) for w in rec if "colour DICOM" in str(w.message)]
     assert len(ours) == 1 and str(path) in ours[0] and "\n" not in ours[0]
     assert arr.ndim == 3 and arr.shape[0] == 1 and 0 <= arr.min() and arr.max() <= 1 and arr.std() > 0.01
-    assert meta["warnings"] == ours
+    assert meta.warnings == ours
 
 
 def test_rgb_dicom_lightness_matches_colour():
@@ -230,7 +230,7 @@ def test_bad_dicom_files(tmp_path):
 
 def test_max_pixels_checked_from_header(tmp_path):
     p = _save(_dataset(np.zeros((30, 40), np.uint16)), tmp_path / "s.dcm")
-    with pytest.raises(InputError, match=r"s\.dcm: image is 40x30 = 1200 pixels"):
+    with pytest.raises(InputError, match=r"s\.dcm: a frame is 40x30 = 1200 pixels, over the limit max_frame_pixels=1000; raise it with --max-pixels"):
         read(p, max_pixels=1000)
 
 

@@ -30,8 +30,8 @@ def test_8bit_gray_is_exact(tmp_path, ext, fmt):
         arr, meta = read(p)
     assert arr.dtype == np.float32 and arr.shape == (1, 24, 32)
     np.testing.assert_array_equal(arr[0], g.astype(np.float32) / 255)
-    assert meta["format"] == "image" and meta["bits"] == 8 and meta["frames"] == 1 and meta["window"] is None
-    assert meta["path"] == str(p) and meta["warnings"] == []
+    assert meta.format == "image" and meta.bits == 8 and meta.frames == 1 and meta.window is None
+    assert meta.path == str(p) and meta.warnings == []
 
 
 def test_jpeg_gray(tmp_path):
@@ -39,7 +39,7 @@ def test_jpeg_gray(tmp_path):
     p = tmp_path / "g.jpg"
     Image.fromarray(g).save(p, quality=95)
     arr, meta = read(p)
-    assert arr.shape == (1, 16, 64) and meta["codec"] == "jpeg"
+    assert arr.shape == (1, 16, 64) and meta.codec == "jpeg"
     np.testing.assert_array_equal(arr[0], np.asarray(Image.open(p), dtype=np.float32) / 255)
     assert np.abs(arr[0] * 255 - g).max() < 8
 
@@ -55,7 +55,7 @@ def test_16bit_full_precision_and_robust_scaling(tmp_path, ext):
     else:
         tifffile.imwrite(p, g)
     arr, meta = read(p)
-    assert meta["bits"] == 16 and meta["scaling"] == "percentile"
+    assert meta.bits == 16 and meta.scaling == "percentile"
     lo, hi = np.percentile(g, [0.5, 99.5])
     expected = np.clip((g.astype(np.float32) - lo) / (hi - lo), 0, 1)
     np.testing.assert_allclose(arr[0], expected, atol=1e-5)
@@ -65,7 +65,7 @@ def test_16bit_full_precision_and_robust_scaling(tmp_path, ext):
     # an explicit window acts on the raw 16-bit values
     arr_w, meta_w = read(p, window="2000,1000")
     np.testing.assert_allclose(arr_w[0, 1:, 1:], np.clip((g[1:, 1:] - 1999.5) / 999 + 0.5, 0, 1), atol=1e-5)
-    assert meta_w["window"] == (2000.0, 1000.0)
+    assert meta_w.window == (2000.0, 1000.0)
 
 
 def test_float_tiff_and_stack(tmp_path):
@@ -73,7 +73,7 @@ def test_float_tiff_and_stack(tmp_path):
     p = tmp_path / "stack.tiff"
     tifffile.imwrite(p, vol, photometric="minisblack")
     arr, meta = read(p)
-    assert arr.shape == (3, 10, 12) and meta["frames"] == 3
+    assert arr.shape == (3, 10, 12) and meta.frames == 3
     np.testing.assert_array_equal(arr, vol)  # already in [0, 1]: kept as is
 
 
@@ -92,7 +92,7 @@ def test_rgb_rgba_palette_warn_once_and_keep_lightness(tmp_path):
             arr, meta = read(p)
         messages = [str(w.message) for w in rec if str(p) in str(w.message)]
         assert len(messages) == 1 and "\n" not in messages[0] and "gray" in messages[0]
-        assert meta["warnings"] == messages
+        assert meta.warnings == messages
         source = np.asarray(Image.open(p).convert("RGB"), dtype=np.float64) / 255  # as decoded
         lightness = rgb_to_lab_np(source)[..., 0]
         np.testing.assert_allclose(gray_to_lightness(arr[0].astype(np.float64)), lightness, atol=0.05)
@@ -165,7 +165,7 @@ def test_max_pixels(tmp_path):
     p = tmp_path / "big.png"
     Image.fromarray(_gray8(100, 120)).save(p)
     read(p, max_pixels=12_000)
-    with pytest.raises(InputError, match=r"big\.png.*over the limit of 11999"):
+    with pytest.raises(InputError, match=r"big\.png.*over the limit max_frame_pixels=11999"):
         read(p, max_pixels=11_999)
 
 

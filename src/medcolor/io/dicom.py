@@ -1,34 +1,81 @@
-"""DICOM reading: pixel decoding, modality LUT, VOI (window or LUT), MONOCHROME1 inversion.
+"""DICOM reading: headers first, then one frame at a time through the grayscale display chain.
 
 The display pipeline follows the DICOM grayscale standard display chain:
 
-1. decode the pixel data (pydicom, with the pylibjpeg plugins for JPEG
+1. decode one frame (pydicom, with the pylibjpeg plugins for JPEG
    baseline/extended/lossless, JPEG-LS, JPEG 2000 and RLE);
 2. modality LUT: RescaleSlope/RescaleIntercept (also from the shared or
    per-frame functional groups of enhanced multi-frame objects), or a Modality
    LUT Sequence via :func:`pydicom.pixels.apply_modality_lut`.  CT values are
-   then Hounsfield units, which is what the window presets expect;
+   then Hounsfield units, which is what the window presets expect and what
+   ``frames(values="hu")`` yields;
 3. VOI: the user's ``window`` if given; else the file's own VOI LUT Sequence
    (:func:`pydicom.pixels.apply_voi`) or WindowCenter/WindowWidth (the first of
    multi-valued ones, honouring VOILUTFunction); else robust percentile scaling
-   over all frames (8-bit data without rescale is shown as ``value / 255``);
+   over sampled frames (8-bit data without rescale is shown as ``value / 255``);
 4. MONOCHROME1 is inverted, so that the display is "white = dense" as
    radiologists read it.
 
 Colour DICOM (RGB, YBR_*, PALETTE COLOR) is converted to gray with the same CIE
-L*, with a one-line warning.
+L*, with a one-line warning.  The header is read without the pixel data; the
+limits are checked from it before any frame is decoded.  A deflated file is
+inflated to a temporary file (size checked from its header first), so it too
+is decoded frame by frame.
 """
 from __future__ import annotations
 
+import io
+import os
+import struct
+import tempfile
+import zlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import InputError
-from .common import check_pixels, color_to_gray, new_meta, warn_input
-from .windowing import apply_window, display_values
+from ..limits import DEFAULT_LIMITS, Limits
+from .common import color_to_gray
+from .meta import Geometry, ImageMeta, SourceUIDs, series_affine
+from .source import ImageSource
 
-__all__ = ["read_dicom"]
+__all__ = ["read_dicom", "read_header", "open_dicom", "DicomFileSource", "DicomPixels", "dicom_uids",
+           "dicom_geometry"]
+
+_DEFER = 64 * 1024  # header values larger than this (pixel data) stay on disk
+_PIXEL_TAGS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
+_DEFLATED = "1.2.840.10008.1.2.1.99"
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def read_header(path: str | Path, *, limits: Limits | None = None):
+    """The pydicom header of ``path`` without loading its pixel data (which is deleted from it).
+
+    Raises :class:`InputError` for a corrupt file or one without image pixel data.
+    """
+    import pydicom
+    from pydicom.errors import InvalidDicomError
+
+    try:
+        ds = pydicom.dcmread(path, force=True, defer_size=_DEFER)
+    except (InvalidDicomError, OSError, EOFError, ValueError, KeyError, TypeError, struct.error,
+            zlib.error) as exc:
+        raise InputError(path, f"corrupt or truncated DICOM file ({type(exc).__name__}: {exc})") from None
+    if not any(tag in ds for tag in _PIXEL_TAGS):
+        sop = ds.get("SOPClassUID")
+        kind = f" ({sop.name})" if sop is not None and hasattr(sop, "name") else ""
+        raise InputError(path, f"DICOM file has no image pixel data{kind}")
+    for tag in _PIXEL_TAGS:
+        if tag in ds:
+            del ds[tag]
+    if "TransferSyntaxUID" not in getattr(ds, "file_meta", {}):
+        ds.file_meta.TransferSyntaxUID = pydicom.uid.ImplicitVRLittleEndian  # bare datasets without meta
+    return ds
 
 
 def _functional_item(ds, sequence: str, frame: int):
@@ -74,136 +121,337 @@ def _file_window(ds, frame: int) -> tuple[float, float, str] | None:
     return center, width, function
 
 
-def _voi_lut_display(frames: np.ndarray, ds) -> np.ndarray:
-    """Apply the first VOI LUT Sequence item; output scaled by the LUT's bit depth to [0, 1]."""
-    from pydicom.pixels import apply_voi
+class DicomPixels:
+    """The per-dataset part of the display chain: stored frame -> values (modality LUT) -> display.
 
-    item = ds.VOILUTSequence[0]
-    descriptor = item.LUTDescriptor
-    bits = int(descriptor[2])
-    out = apply_voi(frames, ds, index=0).astype(np.float32)
-    peak = float(2 ** bits - 1)
-    if out.max(initial=0) > peak:  # some writers declare fewer bits than they use
-        peak = float(out.max())
-    return np.clip(out / np.float32(peak), 0.0, 1.0)
-
-
-def _color_frames(path, ds, pixels: np.ndarray, meta: dict) -> np.ndarray:
-    """Colour pixel data (``(F, H, W, 3)`` or palette indices) -> raw gray ``(F, H, W)`` in [0, 1]."""
-    from pydicom.pixels import apply_color_lut, convert_color_space
-
-    photometric = str(ds.PhotometricInterpretation)
-    if photometric == "PALETTE COLOR":
-        rgb = apply_color_lut(pixels, ds)
-        peak = float(2 ** int(ds.RedPaletteColorLookupTableDescriptor[2]) - 1)
-        if rgb.max(initial=0) > peak:
-            peak = 65535.0
-    else:
-        rgb = pixels
-        if photometric.startswith("YBR") and not photometric.startswith("YBR_RCT") \
-                and not photometric.startswith("YBR_ICT"):
-            rgb = convert_color_space(rgb, photometric, "RGB")
-        peak = float(2 ** int(ds.get("BitsStored", 8)) - 1)
-    warn_input(meta, path, f"colour DICOM ({photometric}) converted to gray (luminance)")
-    return color_to_gray(rgb.astype(np.float32) / np.float32(peak))
-
-
-def read_dicom(path: str | Path, *, window=None, max_pixels: int | None = None) -> tuple[np.ndarray, dict]:
-    """Read a DICOM image -> ``((F, H, W) float32 display values in [0, 1], meta)``.
-
-    ``window`` is an already-parsed ``(center, width)`` or None.  ``meta`` adds
-    ``"dataset"`` (the pydicom Dataset without its pixel data), ``"photometric"``
-    and ``"modality"``.
+    Built from a header (no pixel data); checks the header for what would fail
+    later (RescaleSlope 0, an empty VOI LUT Sequence, a palette image without
+    its palette).
     """
+
+    def __init__(self, path, ds, frames: int) -> None:
+        self.path, self.ds = path, ds
+        self.photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2")).strip().upper()
+        self.colour = self.photometric not in ("MONOCHROME1", "MONOCHROME2")
+        self.bits = int(ds.get("BitsStored", ds.get("BitsAllocated", 8)) or 8)
+        self.modality_lut = "ModalityLUTSequence" in ds and bool(ds.ModalityLUTSequence)
+        self.rescales = [] if self.colour or self.modality_lut else [_rescale(ds, f) for f in range(frames)]
+        self.rescaled = self.modality_lut or any(r != (1.0, 0.0) for r in self.rescales)
+        if any(slope == 0 for slope, _ in self.rescales):
+            raise InputError(path, "RescaleSlope is 0: every pixel would map to the RescaleIntercept, "
+                                   "so the image has no content")
+        if self.photometric == "PALETTE COLOR":
+            missing = [c for c in ("Red", "Green", "Blue")
+                       if f"{c}PaletteColorLookupTableDescriptor" not in ds
+                       or (f"{c}PaletteColorLookupTableData" not in ds
+                           and f"Segmented{c}PaletteColorLookupTableData" not in ds)]
+            if missing:
+                raise InputError(path, "PALETTE COLOR image without its palette "
+                                       f"({', '.join(missing)} Palette Color Lookup Table missing)")
+        self.voi_lut = None
+        if not self.colour and "VOILUTSequence" in ds:
+            seq = ds.VOILUTSequence
+            if not seq:
+                raise InputError(path, "empty VOI LUT Sequence (the file names a VOI LUT but holds none)")
+            item = seq[0]
+            if "LUTDescriptor" not in item or "LUTData" not in item or len(item.LUTDescriptor) != 3:
+                raise InputError(path, "VOI LUT Sequence item without a valid LUT Descriptor and LUT Data")
+            self.voi_lut = item
+        float_data = "FloatPixelData" in ds or "DoubleFloatPixelData" in ds
+        self.small_unsigned = (not self.rescaled and not float_data and int(ds.get("PixelRepresentation", 0)) == 0
+                               and self.bits <= 8)
+
+    def values(self, stored: np.ndarray, frame: int) -> np.ndarray:
+        """One decoded frame -> ``(H, W)`` values: gray in [0, 1] for colour, modality-LUT output otherwise."""
+        if self.colour:
+            return self._colour_gray(stored)
+        if self.modality_lut:
+            from pydicom.pixels import apply_modality_lut
+
+            return apply_modality_lut(stored, self.ds).astype(np.float32)
+        slope, intercept = self.rescales[frame] if frame < len(self.rescales) else self.rescales[-1]
+        if (slope, intercept) == (1.0, 0.0):
+            return stored
+        return stored.astype(np.float32) * np.float32(slope) + np.float32(intercept)
+
+    def _colour_gray(self, stored: np.ndarray) -> np.ndarray:
+        """Colour pixels (RGB after decoding, or palette indices) -> gray ``(H, W)`` in [0, 1]."""
+        if self.photometric == "PALETTE COLOR":
+            from pydicom.pixels import apply_color_lut
+
+            try:
+                rgb = apply_color_lut(stored, self.ds)
+            except (ValueError, KeyError, IndexError, AttributeError) as exc:
+                raise InputError(self.path, f"cannot apply the PALETTE COLOR lookup table ({_reason(exc)})") from None
+            peak = float(2 ** int(self.ds.RedPaletteColorLookupTableDescriptor[2]) - 1)
+            if rgb.max(initial=0) > peak:
+                peak = 65535.0
+        else:
+            rgb, peak = stored, float(2 ** self.bits - 1)
+        if rgb.ndim != 3 or rgb.shape[-1] != 3:
+            raise InputError(self.path, f"colour DICOM ({self.photometric}) decoded to shape {rgb.shape}")
+        return color_to_gray(rgb.astype(np.float32) / np.float32(peak))
+
+    def voi_lut_display(self, values: np.ndarray) -> np.ndarray:
+        """Apply the VOI LUT Sequence's first item; output scaled by the LUT's bit depth to [0, 1]."""
+        from pydicom.pixels import apply_voi
+
+        lut_input = values if values.dtype.kind in "iu" else np.rint(values).astype(np.int64)
+        try:
+            out = apply_voi(lut_input, self.ds, index=0).astype(np.float32)
+        except (ValueError, IndexError, KeyError, AttributeError, TypeError) as exc:
+            raise InputError(self.path, f"cannot apply the VOI LUT ({_reason(exc)})") from None
+        peak = float(2 ** int(self.voi_lut.LUTDescriptor[2]) - 1)
+        if out.max(initial=0) > peak:  # some writers declare fewer bits than they use
+            peak = float(out.max())
+        return np.clip(out / np.float32(peak), 0.0, 1.0)
+
+
+def dicom_uids(ds) -> SourceUIDs:
+    """The source UIDs of one DICOM header."""
+    def text(key):
+        value = ds.get(key)
+        return str(value) if value not in (None, "") else None
+
+    number = ds.get("InstanceNumber")
+    series_number = ds.get("SeriesNumber")
+    return SourceUIDs(study=text("StudyInstanceUID"), series=text("SeriesInstanceUID"),
+                      frame_of_reference=text("FrameOfReferenceUID"), sop_class=text("SOPClassUID"),
+                      sop_instances=[text("SOPInstanceUID") or ""],
+                      instance_numbers=[int(number) if number not in (None, "") else None],
+                      series_number=int(series_number) if series_number not in (None, "") else None)
+
+
+def _floats(value, n: int) -> tuple[float, ...] | None:
+    try:
+        out = tuple(float(v) for v in value)
+    except (TypeError, ValueError):
+        return None
+    return out if len(out) == n and all(np.isfinite(out)) else None
+
+
+def dicom_geometry(ds, shape: tuple[int, int, int]) -> Geometry:
+    """Geometry of a single-file DICOM (plane attributes at top level or in the functional groups)."""
+    plane = _functional_item(ds, "PixelMeasuresSequence", 0)
+    spacing = _floats(ds.get("PixelSpacing") or (plane.get("PixelSpacing") if plane else None) or (), 2)
+    thickness = ds.get("SliceThickness") or (plane.get("SliceThickness") if plane else None)
+    orient_src = ds if "ImageOrientationPatient" in ds else _functional_item(ds, "PlaneOrientationSequence", 0)
+    orientation = _floats(orient_src.get("ImageOrientationPatient") or (), 6) if orient_src is not None else None
+    positions = []
+    for f in range(shape[0]):
+        src = _functional_item(ds, "PlanePositionSequence", f) if "ImagePositionPatient" not in ds else ds
+        pos = _floats(src.get("ImagePositionPatient") or (), 3) if src is not None else None
+        positions.append(pos)
+    positions = positions if all(p is not None for p in positions) else None
+    geometry = Geometry(shape=shape, pixel_spacing=spacing, orientation=orientation, positions=positions,
+                        slice_thickness=float(thickness) if thickness not in (None, "") else None)
+    if spacing and orientation and positions:
+        if len(positions) > 1:
+            step = (np.asarray(positions[-1]) - np.asarray(positions[0])) / (len(positions) - 1)
+            geometry.slice_spacing = float(np.linalg.norm(step))
+        else:
+            normal = np.cross(orientation[:3], orientation[3:])
+            step = normal * (geometry.slice_thickness or 1.0)
+        geometry.affine = series_affine(orientation=orientation, first_position=positions[0],
+                                        pixel_spacing=spacing, slice_vector=step, rows=shape[1])
+    return geometry
+
+
+def _inflate(path: Path, limits: Limits) -> Path:
+    """A deflated DICOM -> a temporary Explicit VR Little Endian copy (size checked from the header first)."""
+    import pydicom
+    from pydicom.filewriter import write_file_meta_info
+    from pydicom.uid import ExplicitVRLittleEndian
+
+    with open(path, "rb") as f:
+        head = f.read(132 + 12)
+        if len(head) < 144 or head[128:132] != b"DICM" or head[132:136] != b"\x02\x00\x00\x00":
+            raise InputError(path, "deflated DICOM without a standard file meta header")
+        offset = 144 + struct.unpack("<I", head[140:144])[0]
+        file_meta = pydicom.filereader.read_file_meta_info(path)
+        f.seek(offset)
+        inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+        try:
+            prefix = inflater.decompress(f.read(1 << 20), 4 << 20)
+            header = pydicom.dcmread(io.BytesIO(prefix), force=True, stop_before_pixels=True)
+            frames = int(header.get("NumberOfFrames", 1) or 1)
+            rows, cols = int(header.get("Rows", 0) or 0), int(header.get("Columns", 0) or 0)
+            limits.check(path, frames=frames, height=rows, width=cols)
+            expected = frames * rows * cols * int(header.get("SamplesPerPixel", 1) or 1) \
+                * max(1, int(header.get("BitsAllocated", 16) or 16) // 8) + (64 << 20)
+            fd, tmp = tempfile.mkstemp(prefix=".medcolor-inflated-", suffix=".dcm")
+            with os.fdopen(fd, "wb") as out:
+                out.write(b"\x00" * 128 + b"DICM")
+                file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+                write_file_meta_info(out, file_meta, enforce_standard=False)
+                written, data = 0, prefix
+                while True:
+                    written += len(data)
+                    if written > expected:
+                        raise InputError(path, "deflated data inflates beyond what its header declares")
+                    out.write(data)
+                    if inflater.unconsumed_tail:
+                        data = inflater.decompress(inflater.unconsumed_tail, 4 << 20)
+                        continue
+                    chunk = f.read(1 << 20)
+                    if not chunk:
+                        out.write(inflater.flush())
+                        break
+                    data = inflater.decompress(chunk, 4 << 20)
+        except InputError:
+            if "tmp" in locals():
+                os.unlink(tmp)
+            raise
+        except (zlib.error, OSError, ValueError, EOFError, struct.error) as exc:
+            if "tmp" in locals():
+                os.unlink(tmp)
+            raise InputError(path, f"corrupt deflated DICOM ({_reason(exc)})") from None
+    return Path(tmp)
+
+
+class DicomFileSource(ImageSource):
+    """One DICOM file (single or multi-frame), decoded one frame at a time."""
+
+    _own_temp = False
+    _limits = DEFAULT_LIMITS
+
+    def __init__(self, path: Path, ds, *, window=None, limits: Limits = DEFAULT_LIMITS,
+                 decode_path: Path | None = None) -> None:
+        rows, cols = int(ds.get("Rows", 0) or 0), int(ds.get("Columns", 0) or 0)
+        n = int(ds.get("NumberOfFrames", 1) or 1)
+        limits.check(path, frames=n, height=rows, width=cols)
+        pixels = DicomPixels(path, ds, n)
+        modality = str(ds.get("Modality", "") or "")
+        meta = ImageMeta(path=str(path), format="dicom", kind="stack" if n > 1 else "image", shape=(n, rows, cols),
+                         bits=pixels.bits, modality=modality, hu_available=modality == "CT" and not pixels.colour,
+                         photometric=pixels.photometric, uids=dicom_uids(ds), dataset=ds)
+        meta.geometry = dicom_geometry(ds, meta.shape)
+        super().__init__(meta, window=window)
+        self.pixels = pixels
+        self._limits = limits
+        self._decode_path = decode_path or path
+        self._own_temp = decode_path is not None
+        self._frame_windows: list | None = None
+        if pixels.colour:
+            meta.warn(f"colour DICOM ({pixels.photometric}) converted to gray (luminance)")
+
+    def close(self) -> None:
+        if self._own_temp:
+            self._own_temp = False
+            try:
+                os.unlink(self._decode_path)
+            except FileNotFoundError:
+                pass
+
+    def __del__(self) -> None:
+        self.close()
+
+    def _stored(self, indices: range) -> Iterator[np.ndarray]:
+        from pydicom.pixels import iter_pixels
+
+        if not len(indices):
+            return
+        opts = {"transfer_syntax_uid": self.pixels.ds.file_meta.TransferSyntaxUID}
+        done = 0
+        try:
+            for frame in iter_pixels(self._decode_path, indices=indices, **opts):
+                yield frame
+                done += 1
+            return
+        except Exception as exc:  # each decoder plugin raises its own types (ValueError, RuntimeError ...)
+            failure = exc
+        # Some files decode only through the full dataset parser (e.g. an odd Basic Offset Table):
+        # read the whole file when it is small enough to hold.
+        if done or self._decode_path.stat().st_size > (self._limits.max_buffer_bytes or float("inf")):
+            raise InputError(self.meta.path, f"cannot decode DICOM pixel data ({_reason(failure)})") from None
+        import pydicom
+
+        try:
+            full = pydicom.dcmread(self._decode_path, force=True)
+            if "TransferSyntaxUID" not in getattr(full, "file_meta", {}):
+                full.file_meta.TransferSyntaxUID = opts["transfer_syntax_uid"]
+            frames = list(iter_pixels(full, indices=indices)) if len(indices) < self.meta.frames or \
+                self.meta.frames > 1 else [full.pixel_array]
+        except Exception:  # the decoders' own error types; the first failure is the one reported
+            raise InputError(self.meta.path, f"cannot decode DICOM pixel data ({_reason(failure)})") from None
+        yield from frames
+
+    def _iter_raw(self, indices: range) -> Iterator[np.ndarray]:
+        for k, stored in zip(indices, self._stored(indices)):
+            yield self.pixels.values(stored, k)
+
+    def _resolve(self) -> None:
+        px = self.pixels
+        if px.colour:
+            if self.window is not None:  # a window on a colour image acts on 0..255 luminance
+                self._set_window(self.window, "window")
+            else:
+                self.meta.scaling = "none"
+        elif self.window is not None:
+            super()._resolve()
+        elif px.voi_lut is not None:
+            self.meta.scaling = "voi-lut"
+        else:
+            own = [_file_window(px.ds, f) for f in range(self.meta.frames)]
+            if all(w is not None for w in own):
+                self._frame_windows = own
+                self._set_window(own[0][:2], "voi")
+            elif px.small_unsigned:  # e.g. 8-bit or 1-bit: full range as is
+                self.meta.scaling = "none"
+            else:
+                self._set_percentiles()
+
+    def _display(self, raw: np.ndarray, k: int) -> np.ndarray:
+        px, how = self.pixels, self.meta.scaling
+        if px.colour:
+            out = self._window_display(raw * np.float32(255), *self.window) if how == "window" else raw
+            return np.ascontiguousarray(out, dtype=np.float32)
+        if how == "window":
+            out = self._window_display(raw, *self.window)
+        elif how == "voi-lut":
+            out = px.voi_lut_display(raw)
+        elif how == "voi":
+            out = self._window_display(raw, *self._frame_windows[k])
+        elif how == "none":
+            out = raw.astype(np.float32) / np.float32(2 ** px.bits - 1)
+        else:
+            out = self._percentile_display(raw)
+        if px.photometric == "MONOCHROME1":
+            out = np.subtract(1.0, out, dtype=np.float32)  # white = dense
+        return np.ascontiguousarray(out, dtype=np.float32)
+
+
+def open_dicom(path: str | Path, *, window=None, limits: Limits | None = None) -> DicomFileSource:
+    """Open one DICOM file (headers only; the limits are checked here) -> :class:`DicomFileSource`."""
+    path = Path(path)
+    limits = limits or DEFAULT_LIMITS
+    decode_path = None
     import pydicom
     from pydicom.errors import InvalidDicomError
 
-    meta = new_meta(path, "dicom")
     try:
-        ds = pydicom.dcmread(path, force=True)
-    except (InvalidDicomError, OSError, EOFError, ValueError, KeyError, TypeError) as exc:
-        raise InputError(path, f"corrupt or truncated DICOM file ({type(exc).__name__}: {exc})") from None
-    if "PixelData" not in ds and "FloatPixelData" not in ds and "DoubleFloatPixelData" not in ds:
-        sop = ds.get("SOPClassUID")
-        kind = f" ({sop.name})" if sop is not None and hasattr(sop, "name") else ""
-        raise InputError(path, f"DICOM file has no image pixel data{kind}")
-    if "TransferSyntaxUID" not in getattr(ds, "file_meta", {}):
-        ds.file_meta.TransferSyntaxUID = pydicom.uid.ImplicitVRLittleEndian  # bare datasets without meta
-    rows, cols = int(ds.get("Rows", 0) or 0), int(ds.get("Columns", 0) or 0)
-    check_pixels(path, rows, cols, max_pixels)
+        ts = str(pydicom.filereader.read_file_meta_info(path).get("TransferSyntaxUID", ""))
+    except (InvalidDicomError, OSError, EOFError, ValueError, KeyError, TypeError, struct.error):
+        ts = ""  # bare datasets have no file meta; read_header reports real problems
+    if ts == _DEFLATED:
+        decode_path = _inflate(path, limits)
     try:
-        pixels = ds.pixel_array
-    except Exception as exc:  # each decoder plugin raises its own types (ValueError, RuntimeError ...)
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise InputError(path, f"cannot decode DICOM pixel data ({reason})") from None
-
-    photometric = str(ds.get("PhotometricInterpretation", "MONOCHROME2")).strip().upper()
-    n_frames = int(ds.get("NumberOfFrames", 1) or 1)
-    colour = photometric not in ("MONOCHROME1", "MONOCHROME2")
-    # Bring to (F, H, W[, 3]).
-    if colour and photometric != "PALETTE COLOR":
-        pixels = pixels.reshape((-1, rows, cols, pixels.shape[-1]))
-    else:
-        pixels = pixels.reshape((-1, rows, cols))
-    frames = pixels.shape[0]
-    if frames != n_frames and n_frames > 1:
-        meta["warnings"].append(f"{path}: NumberOfFrames says {n_frames}, decoded {frames}")
-
-    bits = int(ds.get("BitsStored", pixels.dtype.itemsize * 8) or 8)
-    if colour:
-        gray = _color_frames(path, ds, pixels, meta)  # (F, H, W) in [0, 1]
-        if window is not None:  # a window on a colour image acts on 0..255 luminance
-            display, applied, how = apply_window(gray * np.float32(255), *window), tuple(window), "window"
-        else:
-            display, applied, how = gray, None, "none"
-    else:
-        display, applied, how = _gray_display(ds, pixels, window, bits)
-        if photometric == "MONOCHROME1":
-            display = np.subtract(1.0, display, dtype=np.float32)  # white = dense
-
-    # Drop the pixel data: meta keeps the header for the writers, not a second copy of the image.
-    for tag in ("PixelData", "FloatPixelData", "DoubleFloatPixelData"):
-        if tag in ds:
-            del ds[tag]
-    display = np.ascontiguousarray(display, dtype=np.float32)
-    meta.update(shape=display.shape, frames=display.shape[0], bits=bits,
-                window=None if applied is None else (float(applied[0]), float(applied[1])), scaling=how,
-                dataset=ds, photometric=photometric, modality=str(ds.get("Modality", "")))
-    return display, meta
+        ds = read_header(decode_path or path)
+        try:
+            return DicomFileSource(path, ds, window=window, limits=limits, decode_path=decode_path)
+        except (ValueError, TypeError) as exc:  # malformed header values (pydicom converts lazily)
+            raise InputError(path, f"invalid DICOM header value ({_reason(exc)})") from None
+    except BaseException:
+        if decode_path is not None:
+            os.unlink(decode_path)
+        raise
 
 
-def _gray_display(ds, pixels: np.ndarray, window, bits: int):
-    """Grayscale ``(F, H, W)`` stored values -> ``(display, applied window, how)`` (before MONOCHROME1)."""
-    from pydicom.pixels import apply_modality_lut
-
-    frames = pixels.shape[0]
-    if "ModalityLUTSequence" in ds:
-        values = apply_modality_lut(pixels, ds).astype(np.float32)
-        rescaled = True
-    else:
-        rescales = [_rescale(ds, f) for f in range(frames)]
-        rescaled = any(r != (1.0, 0.0) for r in rescales)
-        if rescaled and len(set(rescales)) == 1:
-            slope, intercept = rescales[0]
-            values = pixels.astype(np.float32) * np.float32(slope) + np.float32(intercept)
-        elif rescaled:
-            values = np.stack([pixels[f].astype(np.float32) * np.float32(s) + np.float32(i)
-                               for f, (s, i) in enumerate(rescales)])
-        else:
-            values = pixels
-
-    if window is not None:
-        return apply_window(values, *window), tuple(window), "window"
-    if "VOILUTSequence" in ds:  # preferred over WindowCenter/Width when both exist, as pydicom does
-        lut_input = values if values.dtype.kind in "iu" else np.rint(values).astype(np.int64)
-        return _voi_lut_display(lut_input, ds), None, "voi-lut"
-    own = [_file_window(ds, f) for f in range(frames)]
-    if all(w is not None for w in own):
-        if len(set(own)) == 1:
-            center, width, function = own[0]
-            return apply_window(values, center, width, function), (center, width), "voi"
-        display = np.stack([apply_window(values[f], *own[f]) for f in range(frames)])
-        return display, own[0][:2], "voi"
-    if not rescaled and pixels.dtype.kind == "u" and bits <= 8:  # e.g. 8-bit or 1-bit: full range as is
-        return values.astype(np.float32) / np.float32(2 ** bits - 1), None, "none"
-    return display_values(values, None)
+def read_dicom(path: str | Path, *, window=None, max_pixels: int | None = None,
+               limits: Limits | None = None) -> tuple[np.ndarray, ImageMeta]:
+    """Read a DICOM image -> ``((F, H, W) float32 display values in [0, 1], meta)``."""
+    limits = limits or DEFAULT_LIMITS
+    if max_pixels is not None:
+        limits = limits.replace(max_frame_pixels=max_pixels)
+    with open_dicom(path, window=window, limits=limits) as src:
+        return src.read(), src.meta

@@ -13,13 +13,15 @@ import zlib
 from pathlib import Path
 
 from ..errors import MedcolorError
+from ..limits import DEFAULT_LIMITS
 
 __all__ = ["SUPPORTED", "SUPPORTED_EXTENSIONS", "RASTER_EXTENSIONS", "WRITE_FORMATS", "DEFAULT_MAX_PIXELS",
            "OutputExistsError",
            "detect_format", "extension_of", "format_of_extension", "supported_list"]
 
-#: Default limit on pixels per frame (H * W); larger images are refused before decoding.
-DEFAULT_MAX_PIXELS = 100_000_000
+#: Default limit on pixels per frame (H * W), ``medcolor.limits.Limits().max_frame_pixels``;
+#: larger images are refused before decoding.
+DEFAULT_MAX_PIXELS = DEFAULT_LIMITS.max_frame_pixels
 
 #: Readable formats -> their usual extensions (lower case, with the dot).
 SUPPORTED: dict[str, tuple[str, ...]] = {

@@ -21,10 +21,13 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError, MedcolorError
-from .common import check_pixels, color_to_gray, new_meta, warn_input
+from ..limits import DEFAULT_LIMITS, Limits
+from .common import color_to_gray
+from .meta import ImageMeta
+from .source import ArraySource
 from .windowing import display_values
 
-__all__ = ["read_image", "read_tiff", "write_image", "ZLIB_LEVEL"]
+__all__ = ["open_image_file", "read_image", "read_tiff", "write_image", "ZLIB_LEVEL"]
 
 #: Deflate level for PNG and TIFF output.  Level 1 writes a colorized 2k x 2k X-ray in
 #: ~0.4 s instead of ~1.7 s at Pillow's default 6, for ~25 % larger files
@@ -32,17 +35,17 @@ __all__ = ["read_image", "read_tiff", "write_image", "ZLIB_LEVEL"]
 ZLIB_LEVEL = 1
 
 
-def _gray_from_channels(arr: np.ndarray, path, meta: dict, what: str) -> np.ndarray:
+def _gray_from_channels(arr: np.ndarray, path, meta: ImageMeta, what: str) -> np.ndarray:
     """``(..., C)`` with C in 2..4 -> ``(...)`` raw gray; warns when it was really colour or had alpha."""
     channels = arr.shape[-1]
     if channels == 2:  # gray + alpha
-        warn_input(meta, path, "alpha channel ignored (gray+alpha image)")
+        meta.warn("alpha channel ignored (gray+alpha image)")
         return arr[..., 0]
     rgb = arr[..., :3]
     if channels == 4:
-        warn_input(meta, path, f"{what} image with alpha: alpha ignored, colour converted to gray (luminance)")
+        meta.warn(f"{what} image with alpha: alpha ignored, colour converted to gray (luminance)")
     elif not (np.array_equal(rgb[..., 0], rgb[..., 1]) and np.array_equal(rgb[..., 0], rgb[..., 2])):
-        warn_input(meta, path, f"{what} colour image converted to gray (luminance)")
+        meta.warn(f"{what} colour image converted to gray (luminance)")
     else:
         return rgb[..., 0]
     peak = 255.0 if rgb.dtype == np.uint8 else (65535.0 if rgb.dtype == np.uint16 else 1.0)
@@ -50,28 +53,79 @@ def _gray_from_channels(arr: np.ndarray, path, meta: dict, what: str) -> np.ndar
     return gray if peak == 1.0 else gray * np.float32(peak)  # back to the input's value scale
 
 
-def read_image(path: str | Path, *, window=None, max_pixels: int | None = None, fmt: str = "png"
-               ) -> tuple[np.ndarray, dict]:
-    """Read a PNG/JPEG/BMP (Pillow) or TIFF (tifffile) file -> ``((F, H, W) float32 in [0, 1], meta)``.
+def open_image_file(path: str | Path, *, window=None, limits: Limits | None = None, fmt: str = "png"
+                    ) -> ArraySource:
+    """Open a PNG/JPEG/BMP/TIFF: the header is read and checked against ``limits`` now, pixels on first use.
 
-    ``window`` is an already-parsed ``(center, width)`` or None.
+    ``window`` is an already-parsed ``(center, width)`` or None.  These formats
+    are decoded whole (one frame, or a TIFF stack held to ``limits.max_buffer_bytes``).
     """
+    limits = limits or DEFAULT_LIMITS
+    frames, height, width, bytes_per_pixel = _probe(path, fmt)
+    limits.check(path, frames=frames, height=height, width=width,
+                 bytes_per_pixel=bytes_per_pixel + 4 if frames > 1 else None)
+    meta = ImageMeta(path=str(path), format="image", kind="stack" if frames > 1 else "image",
+                     shape=(frames, height, width), codec=fmt)
     if fmt == "tiff":
-        return read_tiff(path, window=window, max_pixels=max_pixels)
-    return _read_pillow(path, window=window, max_pixels=max_pixels, fmt=fmt)
+        return ArraySource(meta, lambda: read_tiff(path, window=window, meta=meta)[0])
+    return ArraySource(meta, lambda: _read_pillow(path, window=window, fmt=fmt, meta=meta)[0])
 
 
-def _read_pillow(path, *, window, max_pixels, fmt) -> tuple[np.ndarray, dict]:
-    """Pillow decoding (PNG/JPEG/BMP, palette TIFF) -> ``((1, H, W) float32, meta)``."""
-    from PIL import Image, ImageOps, UnidentifiedImageError
+def _probe(path, fmt: str) -> tuple[int, int, int, int]:
+    """``(frames, height, width, bytes per pixel)`` from the header alone."""
+    if fmt == "tiff":
+        import tifffile
 
-    meta = new_meta(path, "image")
-    meta["codec"] = fmt
+        try:
+            with tifffile.TiffFile(path) as tif:
+                series = tif.series[0]
+                axes, shape = series.axes, series.shape
+                if "Y" not in axes or "X" not in axes:
+                    raise InputError(path, f"TIFF has no 2-D image (axes {axes})")
+                frames = int(np.prod([n for a, n in zip(axes, shape) if a not in "YXS"], dtype=np.int64))
+                samples = shape[axes.index("S")] if "S" in axes else 1
+                return frames, int(shape[axes.index("Y")]), int(shape[axes.index("X")]), \
+                    int(series.dtype.itemsize) * int(samples)
+        except InputError:
+            raise
+        except Exception as exc:  # tifffile raises many types (TiffFileError, ValueError, struct.error ...)
+            raise InputError(path, f"corrupt or truncated TIFF file ({type(exc).__name__}: {exc})") from None
+    from PIL import Image, UnidentifiedImageError
+
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(path) as im:
-                check_pixels(path, im.height, im.width, max_pixels)
+                return 1, int(im.height), int(im.width), len(im.getbands())
+    except Image.DecompressionBombError as exc:
+        raise InputError(path, f"image too large to decode safely ({exc})") from None
+    except UnidentifiedImageError:
+        raise InputError(path, f"not a valid {fmt.upper()} image (cannot identify the content)") from None
+    except (OSError, SyntaxError, ValueError) as exc:
+        raise InputError(path, f"corrupt or truncated {fmt.upper()} file ({exc})") from None
+
+
+def read_image(path: str | Path, *, window=None, max_pixels: int | None = None, fmt: str = "png",
+               limits: Limits | None = None) -> tuple[np.ndarray, ImageMeta]:
+    """Read a PNG/JPEG/BMP (Pillow) or TIFF (tifffile) file -> ``((F, H, W) float32 in [0, 1], meta)``.
+
+    ``window`` is an already-parsed ``(center, width)`` or None.
+    """
+    limits = limits or DEFAULT_LIMITS
+    if max_pixels is not None:
+        limits = limits.replace(max_frame_pixels=max_pixels)
+    src = open_image_file(path, window=window, limits=limits, fmt=fmt)
+    return src.read(), src.meta
+
+
+def _read_pillow(path, *, window, fmt, meta: ImageMeta) -> tuple[np.ndarray, ImageMeta]:
+    """Pillow decoding (PNG/JPEG/BMP, palette TIFF) -> ``((1, H, W) float32, meta)``."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as im:
                 im = ImageOps.exif_transpose(im)
                 mode = im.mode
                 if mode in ("P", "PA"):
@@ -94,29 +148,27 @@ def _read_pillow(path, *, window, max_pixels, fmt) -> tuple[np.ndarray, dict]:
     else:
         bits = 8 if eight_bit else 32
     if mode in ("P", "PA"):
-        warn_input(meta, path, "palette image converted to gray (luminance)")
+        meta.warn("palette image converted to gray (luminance)")
         arr = color_to_gray(arr.astype(np.float32) / np.float32(255)) * np.float32(255)
     elif arr.ndim == 3:
         arr = _gray_from_channels(arr, path, meta, mode)
-    display, applied, how = display_values(arr, window, eight_bit=eight_bit)
+    display, applied, how = _display(path, arr, window, eight_bit, meta)
     display = display[None]  # (1, H, W)
-    meta.update(shape=display.shape, frames=1, bits=bits, window=applied, scaling=how)
+    meta.bits, meta.window, meta.scaling = bits, applied, how
+    meta.set_shape(display.shape)
     return display, meta
 
 
-def read_tiff(path: str | Path, *, window=None, max_pixels: int | None = None) -> tuple[np.ndarray, dict]:
+def read_tiff(path: str | Path, *, window=None, meta: ImageMeta) -> tuple[np.ndarray, ImageMeta]:
     """TIFF via tifffile -> ``((F, H, W) float32 in [0, 1], meta)``; pages of a stack become frames."""
     import tifffile
 
-    meta = new_meta(path, "image")
-    meta["codec"] = "tiff"
     try:
         with tifffile.TiffFile(path) as tif:
             series = tif.series[0]
-            axes, shape = series.axes, series.shape
+            axes = series.axes
             if "Y" not in axes or "X" not in axes:
                 raise InputError(path, f"TIFF has no 2-D image (axes {axes})")
-            check_pixels(path, shape[axes.index("Y")], shape[axes.index("X")], max_pixels)
             photometric = tif.pages[0].photometric
             palette = photometric is not None and int(photometric) == 3
             arr = None if palette else series.asarray()
@@ -126,7 +178,7 @@ def read_tiff(path: str | Path, *, window=None, max_pixels: int | None = None) -
         raise InputError(path, f"corrupt or truncated TIFF file ({type(exc).__name__}: {exc})") from None
 
     if palette:  # Pillow applies the colour map; tifffile would give bare indices
-        return _read_pillow(path, window=window, max_pixels=max_pixels, fmt="tiff")
+        return _read_pillow(path, window=window, fmt="tiff", meta=meta)
     # Bring to (F, H, W[, C]): move Y, X to the end (before samples) and merge the other axes.
     samples = "S" in axes
     order = [i for i, a in enumerate(axes) if a not in "YXS"] + [axes.index("Y"), axes.index("X")]
@@ -145,9 +197,20 @@ def read_tiff(path: str | Path, *, window=None, max_pixels: int | None = None) -
     if photometric is not None and int(photometric) == 0 and arr.dtype.kind in "iu":  # MINISWHITE
         arr = np.iinfo(arr.dtype).max - arr
     bits = arr.dtype.itemsize * 8
-    display, applied, how = display_values(arr, window, eight_bit=eight_bit)
-    meta.update(shape=display.shape, frames=display.shape[0], bits=bits, window=applied, scaling=how)
+    display, applied, how = _display(path, arr, window, eight_bit, meta)
+    meta.bits, meta.window, meta.scaling = bits, applied, how
+    meta.set_shape(display.shape)
     return display, meta
+
+
+def _display(path, arr: np.ndarray, window, eight_bit: bool, meta: ImageMeta):
+    """:func:`display_values` plus clear reports for degenerate data (all NaN, constant)."""
+    if arr.dtype.kind == "f" and arr.size and not np.isfinite(arr).any():
+        raise InputError(path, "every pixel value is NaN or infinite: nothing to show")
+    display, applied, how = display_values(arr, window, eight_bit=eight_bit)
+    if how == "percentile" and applied is not None and applied[1] <= 0:
+        meta.warn(f"constant image: every pixel is {applied[0]:g}, so the output is one flat colour")
+    return display, applied, how
 
 
 def write_image(path: Path, rgb: np.ndarray, fmt: str, model_name: str) -> None:

@@ -17,7 +17,7 @@ import numpy as np
 from ..errors import UsageError
 
 __all__ = ["WINDOW_PRESETS", "ROBUST_PERCENTILES", "parse_window", "apply_window", "robust_range",
-           "scale_range", "range_as_window", "display_values"]
+           "scale_range", "range_as_window", "display_values", "preset_name"]
 
 #: CT window presets in Hounsfield units: name -> (center, width).
 #: Values as commonly used in radiology (e.g. Radiopaedia "Windowing (CT)").
@@ -140,3 +140,12 @@ def display_values(raw: np.ndarray, window: tuple[float, float] | None, *, eight
         return np.nan_to_num(raw.astype(np.float32, copy=False)), None, "none"
     low, high = robust_range(raw)
     return scale_range(raw, low, high), range_as_window(low, high), "percentile"
+
+
+def preset_name(window) -> str | None:
+    """The canonical preset name when ``window`` names one of :data:`WINDOW_PRESETS`, else None."""
+    if not isinstance(window, str):
+        return None
+    key = window.strip().lower()
+    key = _ALIASES.get(key, key)
+    return key if key in WINDOW_PRESETS else None

@@ -1,15 +1,36 @@
-"""``write(path, rgb, meta)``: atomic, no-overwrite output in PNG, TIFF, JPEG, DICOM or NIfTI."""
+"""Atomic, no-overwrite output in PNG, TIFF, JPEG, DICOM or NIfTI, whole or frame by frame.
+
+``write(path, rgb, meta)`` writes an array at once.  ``open_writer(paths, meta)``
+returns a :class:`FrameWriter` that takes one colorized frame at a time, so a
+volume is never held whole:
+
+* png / tiff / jpg: one path per frame;
+* dcm with one path: one instance (single or multi-frame Secondary Capture);
+  with one path per frame: one output *series* of single-frame instances (a
+  DICOM series input), whose UIDs derive from the source's
+  (:mod:`medcolor.io.dicom_writer`);
+* nii: one path, the RGB24 volume.
+
+Every file appears atomically under its name when complete (hidden temporary
+file + rename, see :mod:`medcolor.fileio`); existing outputs raise
+:class:`~medcolor.io.formats.OutputExistsError` before anything is written
+unless ``overwrite``.
+"""
 from __future__ import annotations
 
+import dataclasses
+import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import MedcolorError, UsageError
-from ..fileio import atomic_write
+from ..fileio import TEMP_SUFFIX, atomic_write
 from .formats import WRITE_FORMATS, OutputExistsError, extension_of
+from .meta import ImageMeta
 
-__all__ = ["write", "format_for_path"]
+__all__ = ["write", "open_writer", "FrameWriter", "format_for_path"]
 
 _SUFFIX_FORMATS = {".png": "png", ".tif": "tiff", ".tiff": "tiff", ".jpg": "jpg", ".jpeg": "jpg",
                    ".dcm": "dcm", ".dicom": "dcm", ".nii": "nii", ".nii.gz": "nii"}
@@ -27,44 +48,213 @@ def format_for_path(path: str | Path, fmt: str | None = None) -> str:
     return _SUFFIX_FORMATS.get(extension_of(path), "png")
 
 
-def write(path: str | Path, rgb: np.ndarray, meta: dict | None = None, *, fmt: str | None = None,
+def _as_meta(meta, shape) -> ImageMeta:
+    """The reader's :class:`ImageMeta`; None or a plain dict (no source) gives an anonymous one."""
+    if isinstance(meta, ImageMeta):
+        return meta
+    return ImageMeta(path=str((meta or {}).get("path", "")), format=str((meta or {}).get("format", "image")),
+                     shape=tuple(shape))
+
+
+class _Temp:
+    """A hidden temporary file beside ``path`` (the :func:`~medcolor.fileio.atomic_write` naming), renamed on commit."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
+        os.close(fd)
+        self.tmp = Path(tmp)
+
+    def commit(self) -> None:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(self.tmp, 0o666 & ~umask)
+        os.replace(self.tmp, self.path)
+
+    def discard(self) -> None:
+        self.tmp.unlink(missing_ok=True)
+
+
+class FrameWriter:
+    """Takes colorized frames one at a time (:meth:`add`), in source frame order; :meth:`close` commits.
+
+    Use it as a context manager: on an exception nothing half-written is left
+    under the output names (files of a per-frame format already completed stay).
+    ``written`` lists the files committed so far.
+    """
+
+    def __init__(self, paths: list[Path], meta: ImageMeta, *, fmt: str, model_name: str) -> None:
+        self.paths, self.meta, self.fmt, self.model_name = paths, meta, fmt, model_name
+        self.written: list[Path] = []
+        self.count = 0
+        self._temp: _Temp | None = None
+        self._sink = None
+        self._series_uid = None
+        if fmt == "dcm":
+            from .dicom_writer import output_series_uid
+
+            self._series_uid = output_series_uid(meta, model_name)
+        if len(paths) == 1 and (fmt == "nii" or (fmt == "dcm" and meta.frames > 1)):
+            self._temp = _Temp(paths[0])
+            if fmt == "nii":
+                from .nifti import NiftiWriter
+
+                self._sink = NiftiWriter(self._temp.tmp, meta, model_name,
+                                         compress=extension_of(paths[0]) != ".nii")
+            else:
+                self._sink = tempfile.TemporaryFile(prefix=".medcolor-frames-")  # raw RGB, replayed on close
+
+    def __enter__(self) -> FrameWriter:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+    def add(self, rgb: np.ndarray) -> None:
+        """Write the next ``(H, W, 3)`` uint8 frame."""
+        rgb = np.asarray(rgb)
+        h, w = self.meta.shape[1:]
+        if rgb.shape != (h, w, 3) or rgb.dtype != np.uint8:
+            raise MedcolorError(f"{self.paths[0]}: expected a uint8 RGB frame ({h}, {w}, 3), got {rgb.dtype} "
+                                f"{rgb.shape}")
+        if self.count >= self.meta.frames:
+            raise MedcolorError(f"{self.paths[0]}: more frames than the source's {self.meta.frames}")
+        k, self.count = self.count, self.count + 1
+        if self._sink is not None:
+            if self.fmt == "nii":
+                self._sink.add(rgb)
+            else:
+                self._sink.write(np.ascontiguousarray(rgb).tobytes())
+            return
+        out = self.paths[k] if len(self.paths) > 1 else self.paths[0]
+        if self.fmt == "dcm":
+            self._write_instance(out, rgb[None], frame=k)
+        else:
+            from .images import write_image
+
+            atomic_write(out, lambda tmp: write_image(tmp, rgb[None], self.fmt, self.model_name))
+        self.written.append(out)
+
+    def _write_instance(self, out: Path, rgb: np.ndarray, *, frame: int | None, pixel_file=None) -> None:
+        from .dicom_writer import output_instance_uid, write_dicom
+
+        numbers = self.meta.uids.instance_numbers
+        if frame is None or len(numbers) <= 1:
+            number = numbers[0] if numbers and numbers[0] is not None else 1
+        else:
+            number = numbers[frame] if numbers[frame] is not None else frame + 1
+        uid = output_instance_uid(self._series_uid, self.meta, frame)
+        atomic_write(out, lambda tmp: write_dicom(tmp, rgb, self.meta, self.model_name, series_uid=self._series_uid,
+                                                  sop_instance_uid=uid, instance_number=number, frame=frame,
+                                                  pixel_file=pixel_file))
+
+    def close(self) -> list[Path]:
+        """Commit the outputs; returns every file written.  Raises when frames are missing."""
+        if self._sink is None:
+            if self.count != self.meta.frames:
+                raise MedcolorError(f"{self.paths[0]}: {self.count} of {self.meta.frames} frames were written")
+            return self.written
+        sink, self._sink = self._sink, None
+        try:
+            if self.fmt == "nii":
+                sink.close()
+            else:
+                if self.count != self.meta.frames:
+                    raise MedcolorError(f"{self.paths[0]}: {self.count} of {self.meta.frames} frames were written")
+                if sink.tell() % 2:
+                    sink.write(b"\x00")  # OB values have even length
+                sink.seek(0)
+                shape = np.lib.stride_tricks.as_strided(np.zeros(1, np.uint8), (*self.meta.shape, 3), (0, 0, 0, 0))
+                from .dicom_writer import output_instance_uid, write_dicom
+
+                numbers = self.meta.uids.instance_numbers
+                number = numbers[0] if numbers and numbers[0] is not None else 1
+                write_dicom(self._temp.tmp, shape, self.meta, self.model_name, series_uid=self._series_uid,
+                            sop_instance_uid=output_instance_uid(self._series_uid, self.meta, None),
+                            instance_number=number, frame=None, pixel_file=sink)
+                sink.close()
+            self._temp.commit()
+        except BaseException:
+            if hasattr(sink, "close"):
+                sink.close()
+            self._temp.discard()
+            raise
+        self.written.append(self.paths[0])
+        return self.written
+
+    def abort(self) -> None:
+        """Drop what is unfinished (the temporary file of a volume output)."""
+        if self._sink is not None:
+            try:
+                self._sink.close()
+            except (OSError, MedcolorError):
+                pass
+            self._sink = None
+        if self._temp is not None:
+            self._temp.discard()
+
+
+def open_writer(paths, meta: ImageMeta, *, fmt: str | None = None, model_name: str = "medcolor",
+                overwrite: bool = False) -> FrameWriter:
+    """A :class:`FrameWriter` for ``meta.frames`` frames into ``paths`` (see the module docstring).
+
+    ``fmt`` comes from the first path's suffix when None.  Raises
+    :class:`OutputExistsError` for an existing output unless ``overwrite``, and
+    :class:`~medcolor.errors.MedcolorError` for a number of paths that does not fit
+    the format, both before anything is written.
+    """
+    paths = [Path(p) for p in ([paths] if isinstance(paths, (str, os.PathLike)) else paths)]
+    if not paths:
+        raise MedcolorError("no output path given")
+    fmt = format_for_path(paths[0], fmt)
+    frames = meta.frames
+    if fmt == "nii" and len(paths) != 1:
+        raise MedcolorError(f"{paths[0]}: a NIfTI output is one file, got {len(paths)} paths")
+    if fmt in ("png", "tiff", "jpg") and len(paths) != frames:
+        raise MedcolorError(f"{paths[0]}: {fmt} holds one frame; {frames} frames need {frames} paths "
+                            f"(e.g. name_z000.{fmt}), got {len(paths)}; or use dcm/nii")
+    if fmt == "dcm" and len(paths) not in (1, frames):
+        raise MedcolorError(f"{paths[0]}: DICOM output is one file or one file per frame ({frames}), "
+                            f"got {len(paths)} paths")
+    for path in paths:
+        if path.exists() and not path.is_file():
+            raise MedcolorError(f"{path}: output path exists and is not a file")
+        if path.exists() and not overwrite:
+            raise OutputExistsError(path)
+    return FrameWriter(paths, meta, fmt=fmt, model_name=model_name)
+
+
+def write(path: str | Path, rgb: np.ndarray, meta: ImageMeta | None = None, *, fmt: str | None = None,
           model_name: str = "medcolor", overwrite: bool = False) -> Path:
-    """Write colorized ``rgb`` uint8 ``(F, H, W, 3)`` (or ``(H, W, 3)``) to ``path``; returns the path.
+    """Write colorized ``rgb`` uint8 ``(F, H, W, 3)`` (or ``(H, W, 3)``) to one file ``path``; returns it.
 
     ``fmt``: ``png`` | ``tiff`` | ``jpg`` | ``dcm`` | ``nii`` (``.nii.gz``); from
     the suffix when None (png when the suffix says nothing).  png/tiff/jpg take
-    one frame.  ``meta`` is the reader's meta: DICOM output copies the source's
-    patient/study, NIfTI output keeps its affine, header and slicing axis.
-    The file appears atomically (temporary file + rename); an existing file
-    raises :class:`OutputExistsError` unless ``overwrite``.
+    one frame.  ``meta`` is the reader's :class:`ImageMeta`: DICOM output copies
+    the source's patient/study and derives its UIDs from the source's, NIfTI
+    output keeps its affine, header and slicing axis.  The file appears
+    atomically; an existing file raises :class:`OutputExistsError` unless ``overwrite``.
     """
     path = Path(path)
-    meta = meta or {}
     rgb = np.asarray(rgb)
     if rgb.ndim == 3:
         rgb = rgb[None]
     if rgb.ndim != 4 or rgb.shape[-1] != 3 or rgb.dtype != np.uint8:
         raise MedcolorError(f"{path}: expected uint8 RGB (F, H, W, 3), got {rgb.dtype} {rgb.shape}")
+    meta = _as_meta(meta, rgb.shape[:3])
     fmt = format_for_path(path, fmt)
-    if path.exists() and not overwrite:
-        raise OutputExistsError(path)
-    if path.exists() and not path.is_file():
-        raise MedcolorError(f"{path}: output path exists and is not a file")
-
-    if fmt == "dcm":
-        from .dicom_writer import write_dicom
-
-        atomic_write(path, lambda tmp: write_dicom(tmp, rgb, meta, model_name))
-    elif fmt == "nii":
-        from .nifti import write_nifti
-
-        compress = extension_of(path) != ".nii"
-        atomic_write(path, lambda tmp: write_nifti(tmp, rgb, meta, model_name, compress=compress))
-    else:
-        from .images import write_image
-
-        if rgb.shape[0] != 1:  # check before creating a temporary file
-            raise MedcolorError(f"{path}: {fmt} holds one frame, got {rgb.shape[0]}; write frames one by "
-                                "one (e.g. name_z000.png) or use dcm/nii")
-        atomic_write(path, lambda tmp: write_image(tmp, rgb, fmt, model_name))
+    if tuple(meta.shape) != tuple(rgb.shape[:3]) and fmt in ("png", "tiff", "jpg") and rgb.shape[0] == 1:
+        # one frame of a stack written on its own: the raster formats keep no geometry
+        meta = dataclasses.replace(meta, shape=tuple(rgb.shape[:3]),
+                                   geometry=dataclasses.replace(meta.geometry, shape=tuple(rgb.shape[:3])))
+    elif tuple(meta.shape) != tuple(rgb.shape[:3]):
+        raise MedcolorError(f"{path}: {rgb.shape[0]} frames of {rgb.shape[2]}x{rgb.shape[1]} do not match the "
+                            f"source's {meta.frames} of {meta.shape[2]}x{meta.shape[1]}")
+    with open_writer([path], meta, fmt=fmt, model_name=model_name, overwrite=overwrite) as writer:
+        for frame in rgb:
+            writer.add(frame)
     return path
