@@ -77,15 +77,28 @@ class ImageSource:
         stop = n if stop is None else min(int(stop), n)
         indices = range(max(0, int(start)), stop)
         if values == "hu":
-            if not self.meta.hu_available:
-                raise InputError(self.meta.path, f"has no Hounsfield units ({self._what()}); "
-                                                 "HU need a DICOM CT or a NIfTI volume")
+            self._require_hu()
             for k, raw in zip(indices, self._iter_raw(indices)):
                 yield np.asarray(raw, dtype=np.float32)
             return
         self.resolve_display()
         for k, raw in zip(indices, self._iter_raw(indices)):
             yield self._display(raw, k)
+
+    def frames_with_hu(self, *, start: int = 0, stop: int | None = None
+                       ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Yield ``(display, hu)`` ``(H, W)`` float32 pairs, decoding each frame once (needs ``hu_available``)."""
+        self._require_hu()
+        self.resolve_display()
+        n = self.meta.frames
+        indices = range(max(0, int(start)), n if stop is None else min(int(stop), n))
+        for k, raw in zip(indices, self._iter_raw(indices)):
+            yield self._display(raw, k), np.asarray(raw, dtype=np.float32)
+
+    def _require_hu(self) -> None:
+        if not self.meta.hu_available:
+            raise InputError(self.meta.path, f"has no Hounsfield units ({self._what()}); "
+                                             "HU need a DICOM CT or a NIfTI volume")
 
     def read(self, values: str = "display") -> np.ndarray:
         """All frames at once: ``(F, H, W)`` float32 (bounded by the limits the source was opened with)."""

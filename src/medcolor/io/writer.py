@@ -81,16 +81,21 @@ class FrameWriter:
 
     Use it as a context manager: on an exception nothing half-written is left
     under the output names (files of a per-frame format already completed stay).
-    ``written`` lists the files committed so far.
+    ``written`` lists the files committed so far, ``skipped`` the existing
+    per-frame outputs left alone (``skip_existing``).
     """
 
-    def __init__(self, paths: list[Path], meta: ImageMeta, *, fmt: str, model_name: str) -> None:
+    def __init__(self, paths: list[Path], meta: ImageMeta, *, fmt: str, model_name: str,
+                 skip: frozenset = frozenset()) -> None:
         self.paths, self.meta, self.fmt, self.model_name = paths, meta, fmt, model_name
         self.written: list[Path] = []
+        self.skipped: list[Path] = []
+        self._skip = skip
         self.count = 0
         self._temp: _Temp | None = None
         self._sink = None
         self._series_uid = None
+        self._closed = False
         if fmt == "dcm":
             from .dicom_writer import output_series_uid
 
@@ -131,6 +136,9 @@ class FrameWriter:
                 self._sink.write(np.ascontiguousarray(rgb).tobytes())
             return
         out = self.paths[k] if len(self.paths) > 1 else self.paths[0]
+        if out in self._skip:
+            self.skipped.append(out)
+            return
         if self.fmt == "dcm":
             self._write_instance(out, rgb[None], frame=k)
         else:
@@ -154,6 +162,9 @@ class FrameWriter:
 
     def close(self) -> list[Path]:
         """Commit the outputs; returns every file written.  Raises when frames are missing."""
+        if self._closed:
+            return self.written
+        self._closed = True
         if self._sink is None:
             if self.count != self.meta.frames:
                 raise MedcolorError(f"{self.paths[0]}: {self.count} of {self.meta.frames} frames were written")
@@ -188,6 +199,7 @@ class FrameWriter:
 
     def abort(self) -> None:
         """Drop what is unfinished (the temporary file of a volume output)."""
+        self._closed = True
         if self._sink is not None:
             try:
                 self._sink.close()
@@ -199,10 +211,12 @@ class FrameWriter:
 
 
 def open_writer(paths, meta: ImageMeta, *, fmt: str | None = None, model_name: str = "medcolor",
-                overwrite: bool = False) -> FrameWriter:
+                overwrite: bool = False, skip_existing: bool = False) -> FrameWriter:
     """A :class:`FrameWriter` for ``meta.frames`` frames into ``paths`` (see the module docstring).
 
-    ``fmt`` comes from the first path's suffix when None.  Raises
+    ``fmt`` comes from the first path's suffix when None.  ``skip_existing``: with
+    one path per frame, frames whose output exists are left alone (resuming an
+    interrupted run) instead of raising.  Raises
     :class:`OutputExistsError` for an existing output unless ``overwrite``, and
     :class:`~medcolor.errors.MedcolorError` for a number of paths that does not fit
     the format, both before anything is written.
@@ -220,12 +234,16 @@ def open_writer(paths, meta: ImageMeta, *, fmt: str | None = None, model_name: s
     if fmt == "dcm" and len(paths) not in (1, frames):
         raise MedcolorError(f"{paths[0]}: DICOM output is one file or one file per frame ({frames}), "
                             f"got {len(paths)} paths")
+    per_frame = len(paths) > 1 or (len(paths) == 1 and fmt in ("png", "tiff", "jpg"))
+    skip = set()
     for path in paths:
         if path.exists() and not path.is_file():
             raise MedcolorError(f"{path}: output path exists and is not a file")
         if path.exists() and not overwrite:
-            raise OutputExistsError(path)
-    return FrameWriter(paths, meta, fmt=fmt, model_name=model_name)
+            if not (skip_existing and per_frame):
+                raise OutputExistsError(path)
+            skip.add(path)
+    return FrameWriter(paths, meta, fmt=fmt, model_name=model_name, skip=frozenset(skip))
 
 
 def write(path: str | Path, rgb: np.ndarray, meta: ImageMeta | None = None, *, fmt: str | None = None,
