@@ -17,11 +17,10 @@ from PIL import Image
 from medcolor.cli import main
 from medcolor.errors import InputError, MedcolorError, UsageError
 from medcolor.train import apply_overrides, list_recipes, load_recipe
-from medcolor.train.config import DataConfig, PerceptualConfig
-from medcolor.train.data import StepSampler, TrainDataset, hash_split, scan_folder, scan_pairs, Sample
+from medcolor.train.config import DataConfig, PerceptualConfig, ScheduleConfig
+from medcolor.train.data import Sample, StepSampler, TrainDataset, hash_split, scan_folder, scan_pairs
 from medcolor.train.losses import GANLoss, PerceptualLoss, rebalanced_cross_entropy, total_variation
 from medcolor.train.optim import lr_factor
-from medcolor.train.config import ScheduleConfig
 
 torch.set_num_threads(1)
 
@@ -100,6 +99,54 @@ def test_overrides_set_nested_fields_and_reject_unknown_keys():
         apply_overrides(load_recipe("fastcolor-photo"), ["steps"])
     with pytest.raises(UsageError, match="unknown loss"):
         apply_overrides(load_recipe("fastcolor-photo"), ["phases.0.losses.wasserstein=1"]).validate()
+
+
+@pytest.mark.parametrize("override, message", [
+    ("data.crop_scale=[0.5]", "'data.crop_scale' must be a list of 2 values"),
+    ("data.crop_scale=[0.9,0.2]", "'data.crop_scale' must satisfy 0 < min <= max <= 1"),
+    ("model.kwargs={bogus: 1}", "'model.kwargs': fastcolor takes no argument 'bogus'"),
+    ("optim.betas=[0.9]", "'optim.betas' must be a list of 2 values"),
+    ("optim.betas=[0.9,1.5]", "'optim.betas' must be two numbers in \\[0, 1\\)"),
+    ("optim.name=adagrad", "'optim.name' must be one of adam, adamw, sgd"),
+    ("schedule.name=step", "'schedule.name' must be one of"),
+    ("model.name=nonet", "'model.name': unknown model 'nonet'"),
+    ("model.name=patchgan", "'model.name': 'patchgan' is a discriminator"),
+    ("optim.lr=-1", "'optim.lr' must be >= 0"),
+    ("ema=1", "'ema' must lie in \\[0, 1\\)"),
+    ("data=3", "'data' must be a mapping"),
+    ("losses.perceptual.layers=[a]", "'losses.perceptual.layers.0' must be an integer"),
+    ("phases.0.losses.huber=-1", "'phases.0.losses.huber' must be a number >= 0"),
+    ("hints={patch_min: 5, patch_max: 2}", "'hints' needs patch_min <= patch_max"),
+])
+def test_bad_overrides_are_one_line_usage_errors(override, message):
+    with pytest.raises(UsageError, match=message) as info:
+        apply_overrides(load_recipe("fastcolor-photo"), [override])
+    assert "\n" not in str(info.value)
+
+
+def test_flag_values_are_set_without_parsing():
+    from medcolor.train import load_config
+
+    cfg = load_config("fastcolor-photo", ["optim.lr=1e-4"], values={"steps": 7, "data.size": 64, "device": "cpu"})
+    assert (cfg.steps, cfg.data.size, cfg.device, cfg.optim.lr) == (7, 64, "cpu", 1e-4)
+    with pytest.raises(UsageError, match="'steps' must be >= 1"):
+        load_config("fastcolor-photo", values={"steps": 0})
+
+
+def test_recipes_inherit_from_a_base(tmp_path):
+    photo, derm = load_recipe("fastcolor-photo"), load_recipe("fastcolor-dermoscopy")
+    assert derm.optim == photo.optim and derm.schedule == photo.schedule and derm.ema == photo.ema
+    assert derm.data.size == 32 and derm.data.hflip and derm.data.vflip and derm.description != photo.description
+    assert load_recipe("gan-mse").discriminator.name == "global_discriminator"
+    assert "_base" not in list_recipes() and "_gan" not in list_recipes()
+    child = tmp_path / "mine.yaml"
+    child.write_text("base: fastcolor-photo\ndescription: mine\noptim: {lr: 1.0e-4}\n")
+    cfg = load_recipe(str(child))
+    assert cfg.recipe == "mine" and cfg.optim.lr == 1e-4 and cfg.optim.name == "adamw"
+    loop = tmp_path / "loop.yaml"
+    loop.write_text("base: loop.yaml\n")
+    with pytest.raises(UsageError, match="cycle"):
+        load_recipe(str(loop))
 
 
 def test_unknown_recipe_is_a_usage_error():

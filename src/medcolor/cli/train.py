@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 __all__ = ["add_parser", "run"]
 
@@ -38,15 +39,29 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..train import TrainRequest, list_recipes, load_recipe, run_training
+    from ..errors import UsageError
+    from ..train import list_recipes, load_config, load_recipe, resume_run, start_run
 
     if args.list_recipes:
         for name in list_recipes():
             print(f"{name:26s} {load_recipe(name).description}")
         return 0
-    req = TrainRequest(out=args.out, recipe=args.recipe, resume=args.resume, data=args.data, val=args.val,
-                       gray_dir=args.gray_dir, color_dir=args.color_dir, steps=args.steps,
-                       batch_size=args.batch_size, size=args.size, device=args.device,
-                       ckpt_every=args.ckpt_every, overrides=list(args.overrides))
-    run_training(req)
+    flags = (("steps", args.steps), ("batch_size", args.batch_size), ("data.size", args.size),
+             ("device", args.device), ("ckpt_every", args.ckpt_every))
+    values = {key: value for key, value in flags if value is not None}
+    if args.resume:
+        if args.recipe:
+            raise UsageError("--resume continues a run with its own recipe; do not also pass --recipe")
+        if args.out and Path(args.out) != Path(args.resume):
+            raise UsageError("--resume RUN_DIR writes to RUN_DIR; do not also pass a different --out")
+        if any((args.data, args.val, args.gray_dir, args.color_dir)):
+            raise UsageError("--resume reuses the run's data folders; do not pass --data/--val/--gray-dir/--color-dir")
+        resume_run(args.resume, args.overrides, values)
+        return 0
+    if not args.recipe:
+        raise UsageError("give --recipe NAME (see --list-recipes) or --resume RUN_DIR")
+    if not args.out:
+        raise UsageError("give --out RUN_DIR for the new run")
+    cfg = load_config(args.recipe, args.overrides, values)
+    start_run(cfg, args.out, data=args.data, val=args.val, gray_dir=args.gray_dir, color_dir=args.color_dir)
     return 0

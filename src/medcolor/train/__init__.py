@@ -1,8 +1,8 @@
 """Training: every published colorization recipe in one resumable, distributed trainer.
 
->>> from medcolor.train import TrainRequest, run_training, list_recipes
->>> run_training(TrainRequest(recipe="fastcolor-photo", data="photos/train", val="photos/val",
-...                           out="runs/photo", steps=3000))
+>>> from medcolor.train import list_recipes, load_config, resume_run, start_run
+>>> cfg = load_config("fastcolor-photo", ["optim.lr=1e-3"], values={"steps": 3000})
+>>> start_run(cfg, "runs/photo", data="photos/train", val="photos/val")
 
 Modules: :mod:`.config` (dataclasses, YAML recipes, overrides), :mod:`.data`,
 :mod:`.losses`, :mod:`.ema`, :mod:`.optim`, :mod:`.checkpoint`,
@@ -11,8 +11,8 @@ Modules: :mod:`.config` (dataclasses, YAML recipes, overrides), :mod:`.data`,
 """
 from __future__ import annotations
 
-from .config import TrainConfig, apply_overrides, list_recipes, load_recipe
-from .launch import TrainRequest, resolve_config, run_training
+from .config import TrainConfig, apply_overrides, list_recipes, load_config, load_recipe
+from .launch import resume_run, start_run
 
-__all__ = ["TrainConfig", "TrainRequest", "apply_overrides", "list_recipes", "load_recipe", "resolve_config",
-           "run_training"]
+__all__ = ["TrainConfig", "apply_overrides", "list_recipes", "load_config", "load_recipe", "resume_run",
+           "start_run"]

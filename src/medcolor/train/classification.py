@@ -15,8 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..color import rgb_to_lab
-from ..models.ab_bins import (ab_histogram, annealed_mean, downsample_ab, nearest_bin, rebalancing_weights,
-                              soft_encode)
+from ..models.ab_bins import ab_histogram, annealed_mean, downsample_ab, nearest_bin, rebalancing_weights, soft_encode
 
 __all__ = ["decode_logits", "CETarget", "estimate_class_weights"]
 

@@ -1,29 +1,48 @@
-"""Training configuration: typed dataclasses, YAML recipes and ``key=value`` overrides.
+"""Training configuration: one validated tree of dataclasses, YAML recipes and ``key=value`` overrides.
 
 A recipe is a YAML file in ``medcolor/configs/`` (``NAME.yaml``) or any path to
-a YAML file.  Its keys mirror :class:`TrainConfig`; nested sections are nested
-dataclasses.  An override such as ``optim.lr=1e-4`` or ``phases.1.start=2000``
-sets one field (the value is parsed as YAML); an unknown key is a
-:class:`~medcolor.errors.UsageError` naming the key and the known ones.
+a YAML file; its keys mirror :class:`TrainConfig`.  ``base: NAME`` inherits
+another recipe: mappings are merged key by key, lists and values are replaced.
+Recipes whose name starts with ``_`` are bases only and are not listed.
+
+An override such as ``optim.lr=1e-4`` or ``phases.1.start=2000`` sets one field
+(the value is parsed as YAML); code sets fields with ``values={"steps": 100}``.
+
+All checking happens here, once: :func:`from_dict` checks every key, type and
+shape while it builds the tree, and :meth:`TrainConfig.validate` checks ranges,
+names (models, losses, optimizers, schedules, modes) and the rules that join
+fields.  Every problem is a :class:`~medcolor.errors.UsageError` of one line
+that names the key.
+
+>>> cfg = load_config("fastcolor-photo", ["optim.lr=1e-4"], values={"steps": 100})
 """
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import types
 import typing
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-from ..errors import UsageError
+from ..errors import MedcolorError, UsageError
 from ..hints import HintSampling
 
 __all__ = ["ModelSpec", "DataConfig", "OptimConfig", "ScheduleConfig", "PerceptualConfig", "LossConfig",
-           "PhaseConfig", "TrainConfig", "CONFIG_DIR", "list_recipes", "load_recipe", "apply_overrides",
+           "PhaseConfig", "TrainConfig", "CONFIG_DIR", "LOSS_NAMES", "OPTIMIZERS", "SCHEDULES", "GAN_MODES",
+           "AMP_MODES", "VGG_ARCHS", "list_recipes", "load_recipe", "load_config", "apply_overrides",
            "from_dict", "to_dict"]
 
 CONFIG_DIR = Path(__file__).resolve().parent.parent / "configs"
+# The names each field accepts (the one place they are checked).
 LOSS_NAMES = ("l1", "mse", "huber", "perceptual", "gan", "ce", "tv")
+OPTIMIZERS = ("adam", "adamw", "sgd")
+SCHEDULES = ("constant", "cosine", "linear")
+GAN_MODES = ("vanilla", "lsgan", "hinge")
+AMP_MODES = ("auto", "bf16", "fp16", "off")
+VGG_ARCHS = ("vgg16", "vgg19")
 
 
 @dataclass
@@ -46,13 +65,13 @@ class DataConfig:
     """
 
     size: int = 256
-    crop_scale: tuple = (0.5, 1.0)
-    crop_ratio: tuple = (0.75, 1.3333333)
+    crop_scale: tuple[float, float] = (0.5, 1.0)
+    crop_ratio: tuple[float, float] = (0.75, 1.3333333)
     hflip: bool = True
     vflip: bool = False  # microscopy / dermoscopy have no "up"
     rot90: bool = False  # random multiple of 90 degrees
     stain_jitter: float = 0.0  # H&E: std of the per-image scale and shift of the HED stain channels (e.g. 0.05)
-    gray_threshold: float = 2.0  # mean Lab chroma (a*, b* units) below which an image is near-gray
+    gray_threshold: float = 2.0  # Lab chroma at 99% of the pixels at or below which an image is near-gray
     val_fraction: float = 0.1  # hash split used when no --val folder is given
     val_max_images: int = 64
     workers: int = 2
@@ -62,7 +81,7 @@ class DataConfig:
 class OptimConfig:
     name: str = "adam"  # adam | adamw | sgd
     lr: float = 1e-3
-    betas: tuple = (0.9, 0.999)
+    betas: tuple[float, float] = (0.9, 0.999)
     weight_decay: float = 0.0
     grad_clip: float = 0.0  # max gradient norm; 0 = off
 
@@ -84,7 +103,7 @@ class PerceptualConfig:
     """
 
     arch: str = "vgg19"  # vgg16 | vgg19
-    layers: tuple = (3, 8, 17, 26)  # indices in vgg.features after which features are compared
+    layers: tuple[int, ...] = (3, 8, 17, 26)  # indices in vgg.features after which features are compared
     weights: str = "imagenet"
 
 
@@ -132,37 +151,33 @@ class TrainConfig:
     log_every: int = 10
     device: str = "auto"
 
-    def validate(self) -> "TrainConfig":
-        """Check cross-field rules; raises :class:`UsageError` with one line."""
-        for name, value in (("steps", self.steps), ("batch_size", self.batch_size), ("grad_accum", self.grad_accum),
-                            ("data.size", self.data.size), ("ckpt_every", self.ckpt_every),
-                            ("val_every", self.val_every), ("keep_last", self.keep_last)):
-            if value < 1:
-                raise UsageError(f"{name} must be >= 1, got {value}")
+    def validate(self) -> TrainConfig:
+        """Check ranges, names and cross-field rules; raises :class:`UsageError` with one line."""
+        for key, ok, need in _RULES:
+            value = _get(self, key)
+            if value is not _ABSENT and not ok(value):
+                raise UsageError(f"config key {key!r} {need}, got {_show(value)}")
+        for key, choices in _CHOICES.items():
+            value = _get(self, key)
+            if value is not _ABSENT and value not in choices:
+                raise UsageError(f"config key {key!r} must be one of {', '.join(choices)}, got {value!r}")
+        _check_model(self.model, "model", "colorizer")
+        if self.discriminator is not None:
+            _check_model(self.discriminator, "discriminator", "discriminator")
         if not self.phases:
-            raise UsageError("phases must hold at least one phase")
+            raise UsageError("config key 'phases' must hold at least one phase")
         starts = [p.start for p in self.phases]
         if starts[0] != 0 or starts != sorted(starts):
-            raise UsageError(f"phase starts must begin at 0 and increase, got {starts}")
-        uses_gan = False
-        for p in self.phases:
+            raise UsageError(f"config key 'phases': starts must begin at 0 and increase, got {starts}")
+        for i, p in enumerate(self.phases):
             for k, w in p.losses.items():
                 if k not in LOSS_NAMES:
-                    raise UsageError(f"phase {p.name!r}: unknown loss {k!r}; known: {', '.join(LOSS_NAMES)}")
-                if not isinstance(w, (int, float)):
-                    raise UsageError(f"phase {p.name!r}: loss weight {k}={w!r} is not a number")
-            uses_gan |= p.losses.get("gan", 0) > 0
-        if uses_gan and self.discriminator is None:
+                    raise UsageError(f"config key 'phases.{i}.losses': unknown loss {k!r}; "
+                                     f"known: {', '.join(LOSS_NAMES)}")
+                if isinstance(w, bool) or not isinstance(w, (int, float)) or w < 0:
+                    raise UsageError(f"config key 'phases.{i}.losses.{k}' must be a number >= 0, got {w!r}")
+        if any(p.losses.get("gan", 0) > 0 for p in self.phases) and self.discriminator is None:
             raise UsageError("a phase uses the 'gan' loss but no discriminator is configured")
-        if self.losses.gan_mode not in ("vanilla", "lsgan", "hinge"):
-            raise UsageError(f"losses.gan_mode must be vanilla, lsgan or hinge, got {self.losses.gan_mode!r}")
-        if self.amp not in ("auto", "bf16", "fp16", "off"):
-            raise UsageError(f"amp must be auto, bf16, fp16 or off, got {self.amp!r}")
-        if not 0.0 <= self.ema < 1.0:
-            raise UsageError(f"ema must be in [0, 1), got {self.ema}")
-        lo, hi = self.data.crop_scale
-        if not 0 < lo <= hi <= 1:
-            raise UsageError(f"data.crop_scale must satisfy 0 < min <= max <= 1, got {self.data.crop_scale}")
         return self
 
     def phase_at(self, step: int) -> PhaseConfig:
@@ -174,6 +189,79 @@ class TrainConfig:
         return current
 
 
+# ---------------------------------------------------------------- value rules (checked by validate)
+def _at_least(n: float) -> tuple[Callable[[Any], bool], str]:
+    return (lambda v: v >= n), f"must be >= {n:g}"
+
+
+def _unit(lo_open: bool = False, hi_open: bool = False) -> tuple[Callable[[Any], bool], str]:
+    def ok(v: float) -> bool:
+        return (0 < v if lo_open else 0 <= v) and (v < 1 if hi_open else v <= 1)
+    return ok, f"must lie in {'(' if lo_open else '['}0, 1{')' if hi_open else ']'}"
+
+
+_POSITIVE = ((lambda v: v > 0), "must be > 0")
+_RANGE01 = ((lambda v: 0 < v[0] <= v[1] <= 1), "must satisfy 0 < min <= max <= 1")
+_BETAS = ((lambda v: all(0 <= b < 1 for b in v)), "must be two numbers in [0, 1)")
+_RULES: tuple[tuple[str, Callable[[Any], bool], str], ...] = tuple((key, *rule) for key, rule in (
+    ("seed", _at_least(0)), ("steps", _at_least(1)), ("batch_size", _at_least(1)), ("grad_accum", _at_least(1)),
+    ("val_every", _at_least(1)), ("ckpt_every", _at_least(1)), ("keep_last", _at_least(1)),
+    ("log_every", _at_least(1)), ("ema", _unit(hi_open=True)), ("working_size", _at_least(1)),
+    ("data.size", _at_least(1)), ("data.crop_scale", _RANGE01),
+    ("data.crop_ratio", ((lambda v: 0 < v[0] <= v[1]), "must satisfy 0 < min <= max")),
+    ("data.stain_jitter", _at_least(0)), ("data.gray_threshold", _at_least(0)),
+    ("data.val_fraction", _unit(hi_open=True)), ("data.val_max_images", _at_least(1)), ("data.workers", _at_least(0)),
+    ("optim.lr", _at_least(0)), ("optim.betas", _BETAS), ("optim.weight_decay", _at_least(0)),
+    ("optim.grad_clip", _at_least(0)),
+    ("d_optim.lr", _at_least(0)), ("d_optim.betas", _BETAS), ("d_optim.weight_decay", _at_least(0)),
+    ("d_optim.grad_clip", _at_least(0)),
+    ("schedule.warmup", _at_least(0)), ("schedule.min_lr_ratio", _unit()),
+    ("losses.huber_delta", _POSITIVE),
+    ("losses.perceptual.layers", ((lambda v: len(v) > 0 and min(v) >= 0), "must be feature indices >= 0")),
+    ("hints.p_none", _unit()), ("hints.geometric_p", _unit(lo_open=True)), ("hints.max_points", _at_least(1)),
+    ("hints.patch_min", _at_least(1)), ("hints.gaussian", _unit()),
+    ("hints", ((lambda h: h.patch_min <= h.patch_max), "needs patch_min <= patch_max")),
+))
+_CHOICES: dict[str, tuple[str, ...]] = {
+    "optim.name": OPTIMIZERS, "d_optim.name": OPTIMIZERS, "schedule.name": SCHEDULES,
+    "losses.gan_mode": GAN_MODES, "losses.perceptual.arch": VGG_ARCHS, "amp": AMP_MODES,
+}
+_ABSENT = object()
+
+
+def _get(cfg: Any, key: str) -> Any:
+    """The value at a dotted ``key``, or ``_ABSENT`` under an unset optional section (or a null value)."""
+    node = cfg
+    for part in key.split("."):
+        node = getattr(node, part)
+        if node is None:
+            return _ABSENT
+    return node
+
+
+def _show(value: Any) -> str:
+    return repr(list(value)) if isinstance(value, tuple) else repr(value)
+
+
+def _check_model(spec: ModelSpec, key: str, kind: str) -> None:
+    """The model name is registered, of the right kind, and its factory takes ``kwargs``."""
+    from ..models import model_entry
+
+    try:
+        entry = model_entry(spec.name)
+    except MedcolorError as exc:
+        raise UsageError(f"config key '{key}.name': {exc}") from None
+    if entry.kind != kind:
+        raise UsageError(f"config key '{key}.name': {spec.name!r} is a {entry.kind}, not a {kind}")
+    params = inspect.signature(entry.fn).parameters
+    takes_any = any(p.kind is p.VAR_KEYWORD for p in params.values())
+    unknown = [k for k in spec.kwargs if k not in params and not takes_any]
+    if unknown:
+        raise UsageError(f"config key '{key}.kwargs': {spec.name} takes no argument {unknown[0]!r}; "
+                         f"it takes {', '.join(params) or 'none'}")
+
+
+# ---------------------------------------------------------------- building from plain data
 def _unwrap_optional(tp: Any) -> tuple[Any, bool]:
     if typing.get_origin(tp) in (typing.Union, types.UnionType):
         args = [a for a in typing.get_args(tp) if a is not type(None)]
@@ -192,16 +280,17 @@ def _convert(value: Any, tp: Any, path: str) -> Any:
         if not isinstance(value, dict):
             raise UsageError(f"config key {path!r} must be a mapping, got {value!r}")
         return from_dict(tp, value, path)
-    origin = typing.get_origin(tp)
-    if origin is list:
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if origin in (list, tuple) or tp in (list, tuple):
         if not isinstance(value, (list, tuple)):
             raise UsageError(f"config key {path!r} must be a list, got {value!r}")
-        (item_tp,) = typing.get_args(tp) or (Any,)
-        return [_convert(v, item_tp, f"{path}.{i}") for i, v in enumerate(value)]
-    if tp is tuple:
-        if not isinstance(value, (list, tuple)):
-            raise UsageError(f"config key {path!r} must be a list, got {value!r}")
-        return tuple(value)
+        if origin is tuple and args and args[-1] is not Ellipsis:  # fixed length, e.g. tuple[float, float]
+            if len(value) != len(args):
+                raise UsageError(f"config key {path!r} must be a list of {len(args)} values, got {list(value)!r}")
+            return tuple(_convert(v, t, f"{path}.{i}") for i, (v, t) in enumerate(zip(value, args)))
+        item_tp = args[0] if args else Any
+        items = [_convert(v, item_tp, f"{path}.{i}") for i, v in enumerate(value)]
+        return tuple(items) if tuple in (origin, tp) else items
     if tp is dict:
         if not isinstance(value, dict):
             raise UsageError(f"config key {path!r} must be a mapping, got {value!r}")
@@ -230,8 +319,8 @@ def _convert(value: Any, tp: Any, path: str) -> Any:
     return value
 
 
-def from_dict(cls: type, data: dict, path: str = "") -> Any:
-    """Build dataclass ``cls`` from a plain dict; unknown keys raise :class:`UsageError`."""
+def from_dict(cls: type, data: Mapping, path: str = "") -> Any:
+    """Build dataclass ``cls`` from a plain dict; unknown keys and bad types raise :class:`UsageError`."""
     hints = typing.get_type_hints(cls)
     names = [f.name for f in dataclasses.fields(cls)]
     unknown = [k for k in data if k not in names]
@@ -253,30 +342,64 @@ def to_dict(cfg: Any) -> dict:
     return plain(dataclasses.asdict(cfg))
 
 
+# ---------------------------------------------------------------- recipes
 def list_recipes() -> list[str]:
-    """Names of the recipes shipped in ``medcolor/configs``."""
-    return sorted(p.stem for p in CONFIG_DIR.glob("*.yaml"))
+    """Names of the recipes shipped in ``medcolor/configs`` (bases, named ``_*``, excluded)."""
+    return sorted(p.stem for p in CONFIG_DIR.glob("*.yaml") if not p.stem.startswith("_"))
 
 
-def load_recipe(name_or_path: str) -> TrainConfig:
-    """Load a shipped recipe by name, or a YAML file by path."""
+def _recipe_path(name_or_path: str) -> Path:
+    path = Path(name_or_path)
+    if path.suffix in (".yaml", ".yml") and path.is_file():
+        return path
+    path = CONFIG_DIR / f"{name_or_path}.yaml"
+    if not path.is_file():
+        raise UsageError(f"unknown recipe {name_or_path!r}; known recipes: {', '.join(list_recipes())}")
+    return path
+
+
+def _merge(base: dict, child: Mapping) -> dict:
+    """``child`` over ``base``: mappings merge key by key; lists and values replace."""
+    out = dict(base)
+    for k, v in child.items():
+        out[k] = _merge(out[k], v) if isinstance(v, Mapping) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def _recipe_tree(name_or_path: str, seen: tuple[Path, ...] = ()) -> dict:
+    """The plain dict of a recipe with its ``base:`` chain merged in."""
     import yaml
 
-    path = Path(name_or_path)
-    if not (path.suffix in (".yaml", ".yml") and path.is_file()):
-        path = CONFIG_DIR / f"{name_or_path}.yaml"
-        if not path.is_file():
-            raise UsageError(f"unknown recipe {name_or_path!r}; known recipes: {', '.join(list_recipes())}")
+    path = _recipe_path(name_or_path).resolve()
+    if path in seen:
+        raise UsageError(f"{path}: recipe bases form a cycle ({' -> '.join(p.stem for p in (*seen, path))})")
     try:
         data = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as exc:
         raise UsageError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
     if not isinstance(data, dict):
         raise UsageError(f"{path}: a recipe must be a YAML mapping")
-    data.setdefault("recipe", path.stem)
-    return from_dict(TrainConfig, data)
+    base = data.pop("base", None)
+    if base is None:
+        return data
+    if not isinstance(base, str):
+        raise UsageError(f"{path}: 'base' must be a recipe name or path, got {base!r}")
+    if Path(base).suffix in (".yaml", ".yml"):  # a file: relative to this recipe's folder
+        base = str(path.parent / base)
+    inherited = _recipe_tree(base, (*seen, path))
+    for key in ("recipe", "description"):  # a recipe's identity is its own
+        inherited.pop(key, None)
+    return _merge(inherited, data)
 
 
+def load_recipe(name_or_path: str) -> TrainConfig:
+    """Load and validate a shipped recipe by name, or a YAML file by path."""
+    data = _recipe_tree(name_or_path)
+    data.setdefault("recipe", Path(name_or_path).stem)
+    return from_dict(TrainConfig, data).validate()
+
+
+# ---------------------------------------------------------------- overrides
 def _set_path(tree: Any, keys: list[str], value: Any, full: str) -> None:
     node = tree
     for i, key in enumerate(keys):
@@ -295,18 +418,32 @@ def _set_path(tree: Any, keys: list[str], value: Any, full: str) -> None:
             node = node[key]
 
 
-def apply_overrides(cfg: TrainConfig, overrides: list[str]) -> TrainConfig:
-    """Apply ``key=value`` strings (values parsed as YAML) and re-validate the types."""
+def _parse_override(item: str) -> tuple[str, Any]:
     import yaml
 
+    key, sep, raw = item.partition("=")
+    if not sep or not key.strip():
+        raise UsageError(f"bad override {item!r}: expected key=value")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError:
+        value = raw
+    return key.strip(), value
+
+
+def apply_overrides(cfg: TrainConfig, overrides: Sequence[str] = (),
+                    values: Mapping[str, Any] | None = None) -> TrainConfig:
+    """A new validated config: ``values`` (``{"data.size": 64}``) set as given, then ``key=value``
+    strings (values parsed as YAML), which win: ``--steps 2 steps=4`` trains 4 steps."""
     tree = to_dict(cfg)
+    for key, value in (values or {}).items():
+        _set_path(tree, key.split("."), value, f"{key}={value!r}")
     for item in overrides:
-        key, sep, raw = item.partition("=")
-        if not sep or not key.strip():
-            raise UsageError(f"bad override {item!r}: expected key=value")
-        try:
-            value = yaml.safe_load(raw) if raw.strip() else ""
-        except yaml.YAMLError:
-            value = raw
-        _set_path(tree, key.strip().split("."), value, item)
-    return from_dict(TrainConfig, tree)
+        key, value = _parse_override(item)
+        _set_path(tree, key.split("."), value, item)
+    return from_dict(TrainConfig, tree).validate()
+
+
+def load_config(recipe: str, overrides: Sequence[str] = (), values: Mapping[str, Any] | None = None) -> TrainConfig:
+    """A recipe with overrides applied: what ``medcolor train --recipe`` trains."""
+    return apply_overrides(load_recipe(recipe), overrides, values)

@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import MedcolorError
-from .config import PerceptualConfig
+from .config import GAN_MODES, VGG_ARCHS, PerceptualConfig
 
 __all__ = ["l1_loss", "mse_loss", "huber_loss", "total_variation", "rebalanced_cross_entropy",
            "GANLoss", "PerceptualLoss", "VGG_FILES"]
@@ -78,8 +78,8 @@ class GANLoss(nn.Module):
 
     def __init__(self, mode: str = "vanilla") -> None:
         super().__init__()
-        if mode not in ("vanilla", "lsgan", "hinge"):
-            raise ValueError(f"unknown GAN mode {mode!r}")
+        if mode not in GAN_MODES:
+            raise ValueError(f"unknown GAN mode {mode!r}; choose one of {', '.join(GAN_MODES)}")
         self.mode = mode
 
     def generator(self, fake_logits: torch.Tensor) -> torch.Tensor:
@@ -134,7 +134,7 @@ class PerceptualLoss(nn.Module):
         from torchvision.models.vgg import cfgs, make_layers
 
         if cfg.arch not in VGG_FILES:
-            raise MedcolorError(f"losses.perceptual.arch must be vgg16 or vgg19, got {cfg.arch!r}")
+            raise ValueError(f"unknown VGG {cfg.arch!r} (TrainConfig.validate admits only {VGG_ARCHS})")
         state = _vgg_state_dict(cfg.arch, cfg.weights)
         # torchvision's VGG feature stack only (configurations "D" = VGG-16, "E" = VGG-19): the
         # 120M-parameter classifier is never built.

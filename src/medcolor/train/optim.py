@@ -18,7 +18,7 @@ import torch
 from torch.optim.lr_scheduler import LambdaLR
 
 from ..errors import UsageError
-from .config import OptimConfig, ScheduleConfig
+from .config import OPTIMIZERS, SCHEDULES, OptimConfig, ScheduleConfig
 
 __all__ = ["build_optimizer", "lr_factor", "build_scheduler", "amp_dtype"]
 
@@ -33,7 +33,7 @@ def build_optimizer(params: Iterable[torch.nn.Parameter], cfg: OptimConfig) -> t
         return torch.optim.AdamW(params, lr=cfg.lr, betas=tuple(cfg.betas), weight_decay=cfg.weight_decay)
     if name == "sgd":
         return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.betas[0], weight_decay=cfg.weight_decay)
-    raise UsageError(f"unknown optimizer {cfg.name!r}; choose adam, adamw or sgd")
+    raise ValueError(f"unknown optimizer {cfg.name!r} (TrainConfig.validate admits only {OPTIMIZERS})")
 
 
 def lr_factor(step: int, total: int, cfg: ScheduleConfig) -> float:
@@ -49,11 +49,11 @@ def lr_factor(step: int, total: int, cfg: ScheduleConfig) -> float:
         return lo + (1.0 - lo) * 0.5 * (1.0 + math.cos(math.pi * t))
     if cfg.name == "linear":
         return lo + (1.0 - lo) * (1.0 - t)
-    raise UsageError(f"unknown schedule {cfg.name!r}; choose constant, cosine or linear")
+    raise ValueError(f"unknown schedule {cfg.name!r} (TrainConfig.validate admits only {SCHEDULES})")
 
 
 def build_scheduler(optimizer: torch.optim.Optimizer, total_steps: int, cfg: ScheduleConfig) -> LambdaLR:
-    lr_factor(0, total_steps, cfg)  # validates the name before training starts
+    lr_factor(0, total_steps, cfg)  # fails now, not at the first step, on a config that skipped validate()
     return LambdaLR(optimizer, lambda step: lr_factor(step, total_steps, cfg))
 
 
