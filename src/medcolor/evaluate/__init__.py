@@ -7,7 +7,7 @@
 Modules: :mod:`.protocol` (ground truth and inputs), :mod:`.metrics`
 (per-image scores), :mod:`.baselines` (zero-chroma and classic methods),
 :mod:`.runner` (apply and time every method), :mod:`.report` (files),
-:mod:`.perceptual` (optional LPIPS/FID) and :mod:`.api` (the whole run).
+:mod:`.perceptual` (optional LPIPS) and :mod:`.api` (the whole run).
 """
 from __future__ import annotations
 

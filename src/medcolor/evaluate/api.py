@@ -125,13 +125,12 @@ def evaluate(config: EvalConfig, log=None) -> EvalResult:
     notes = []
     extra = {}
     if config.lpips:
-        from .perceptual import LpipsScorer, fid_note, lpips_status
+        from .perceptual import LpipsScorer, lpips_status
 
         ok, note = lpips_status()
         notes.append(note)
         if ok:
             extra["lpips"] = LpipsScorer()
-        notes.append(fid_note())
     result = run_methods(gtset.samples, methods, grid=config.grid, log=log, extra_metrics=extra)
 
     info = {

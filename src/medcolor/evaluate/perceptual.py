@@ -1,4 +1,4 @@
-"""Optional learned metrics: LPIPS when its weights are on disk, FID never silently.
+"""Optional learned metric: LPIPS when its weights are on disk.
 
 LPIPS (Zhang et al. 2018) needs an ImageNet-trained AlexNet.  medcolor never
 downloads weights during an evaluation, so LPIPS is computed only when
@@ -6,10 +6,8 @@ torchvision's AlexNet checkpoint is already in the torch hub cache
 (``$TORCH_HOME/hub/checkpoints``) and torchmetrics' LPIPS heads are installed;
 otherwise the report carries a note saying why it is missing.
 
-FID is not computed: it needs the InceptionV3 weights of ``torch-fidelity``
-(not downloadable here) and, more fundamentally, thousands of images for a
-stable 2048x2048 covariance; on a validation set of tens of images it would be
-noise.  The report states this.
+FID is not offered: it needs thousands of images for a stable 2048x2048
+covariance; on a validation set of tens of images it would be noise.
 """
 from __future__ import annotations
 
@@ -17,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["ALEXNET_FILE", "lpips_status", "fid_note", "LpipsScorer"]
+__all__ = ["ALEXNET_FILE", "lpips_status", "LpipsScorer"]
 
 ALEXNET_FILE = "alexnet-owt-7be5be79.pth"  # torchvision AlexNet_Weights.IMAGENET1K_V1
 
@@ -38,11 +36,6 @@ def lpips_status() -> tuple[bool, str]:
         return False, (f"LPIPS not computed: the ImageNet AlexNet weights are not available locally "
                        f"({ckpt} is missing) and evaluation never downloads weights.")
     return True, f"LPIPS: AlexNet variant (Zhang et al. 2018) via torchmetrics, weights from {ckpt}."
-
-
-def fid_note() -> str:
-    return ("FID not computed: it needs torch-fidelity's InceptionV3 weights, which are not available "
-            "locally, and thousands of images for a stable estimate.")
 
 
 class LpipsScorer:

@@ -11,7 +11,7 @@ from torch import nn
 
 from .discriminator import Discriminator
 
-__all__ = ["count_params", "example_inputs", "count_flops", "run_model"]
+__all__ = ["count_params", "example_inputs", "count_flops"]
 
 
 def count_params(model: nn.Module, trainable_only: bool = False) -> int:
@@ -32,11 +32,6 @@ def example_inputs(model: nn.Module, size: int | tuple[int, int] = 256, batch: i
     return (L,)
 
 
-def run_model(model: nn.Module, inputs: tuple[torch.Tensor, ...]) -> torch.Tensor:
-    """Call ``model`` on ``inputs`` as made by :func:`example_inputs`."""
-    return model(*inputs)
-
-
 @torch.no_grad()
 def count_flops(model: nn.Module, size: int | tuple[int, int] = 256) -> int:
     """FLOPs (multiply-add = 2) of one forward pass on one image of ``size`` in eval mode."""
@@ -47,7 +42,7 @@ def count_flops(model: nn.Module, size: int | tuple[int, int] = 256) -> int:
     try:
         inputs = example_inputs(model, size, batch=1)
         with FlopCounterMode(display=False) as counter:
-            run_model(model, inputs)
+            model(*inputs)
         return int(counter.get_total_flops())
     finally:
         model.train(was_training)
