@@ -177,8 +177,11 @@ def colorize_unit(unit, out_paths, options: UnitOptions | None = None) -> UnitRe
         with open_writer(paths, meta, fmt=fmt, model_name=model_name, overwrite=o.overwrite,
                          skip_existing=o.skip_existing) as writer:
             for gray, hu in _batches(src, max(1, int(o.batch_size)), o.needs_hu):
-                if o.hints is not None:  # one frame: the pipeline's hint refinement
-                    writer.add(colorize_gray(gray[0], model=net, size=size, device=device, hints=o.hints))
+                if hook is None and o.predict is None:  # the plain pipeline (with hints for one frame)
+                    rgb = colorize_gray(gray, model=net, size=size, device=device, batch_size=len(gray),
+                                        hints=o.hints)
+                    for frame in rgb:
+                        writer.add(frame)
                     continue
                 L = gray_to_lightness(torch.from_numpy(gray)[:, None].to(device).float())  # (B, 1, H, W)
                 if o.predict is not None:

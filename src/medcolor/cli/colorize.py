@@ -5,10 +5,14 @@ of one file: a bad file, a permission problem or even an internal error prints
 one line naming the file and the reason (the traceback only with ``--debug``),
 the batch carries on, and a summary (done, skipped, failed) is always printed.
 
-Output names are unique by construction (:mod:`medcolor.io.discover`), and a
-run never writes the same output twice nor over one of its own inputs.  Under
-``torchrun`` the inputs are split between the ranks (:mod:`medcolor.sharding`)
-and rank 0 prints one summary for all of them.
+Inputs are grouped into units (:func:`medcolor.io.group_inputs`: the files of
+one DICOM series form one unit) and each unit is colorized frame batch by frame
+batch (:func:`medcolor.batch.colorize_unit`), so a long volume is never held
+whole.  Output names are unique by construction (:mod:`medcolor.io.discover`; a
+series is named after its first file), and a run never writes the same output
+twice nor over one of its own inputs.  Under ``torchrun`` the units are split
+between the ranks (:mod:`medcolor.sharding`) and rank 0 prints one summary for
+all of them.
 
 Exit code 0 when every input was written (or skipped because its output
 exists, or noted as a special file), 1 when some failed, 2 for usage errors.
@@ -24,10 +28,9 @@ from pathlib import Path
 from ..errors import UsageError
 from ._common import working_size_arg
 
-__all__ = ["add_parser", "run", "output_paths", "ColorizeOptions", "Tally"]
+__all__ = ["add_parser", "run", "ColorizeOptions", "Tally"]
 
 FORMATS = ("png", "tiff", "jpg", "dcm", "nii")
-VOLUME_FORMATS = ("dcm", "nii")  # one output file holds every frame
 _MAX_LISTED = 20  # failed files named in the summary line (each also has its own line)
 
 
@@ -50,7 +53,17 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--axis", type=int, choices=(0, 1, 2), default=None, help="NIfTI slicing axis (default 2)")
     p.add_argument("--hints", type=Path, default=None,
                    help="hints image (same size as a single INPUT): coloured marks on transparent/gray")
-    p.add_argument("--max-pixels", type=int, default=None, help="refuse images with more pixels per frame")
+    from ..limits import DEFAULT_LIMITS as d
+
+    p.add_argument("--max-pixels", type=int, default=None,
+                   help=f"refuse frames with more pixels (default {d.max_frame_pixels})")
+    p.add_argument("--max-total-pixels", type=int, default=None,
+                   help=f"refuse inputs with more pixels in all their frames (default {d.max_total_pixels})")
+    p.add_argument("--max-frames", type=int, default=None,
+                   help=f"refuse inputs with more frames (default {d.max_frames})")
+    p.add_argument("--max-buffer-bytes", type=int, default=None,
+                   help="refuse files that cannot be read frame by frame and would take more bytes decoded "
+                        f"(default {d.max_buffer_bytes})")
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs (never this run's own)")
     p.add_argument("--debug", action="store_true", help="print the traceback of internal errors")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
@@ -72,7 +85,10 @@ class ColorizeOptions:
     window: str | None = None
     axis: int | None = None
     hints: Path | None = None
-    max_pixels: int | None = None
+    max_pixels: int | None = None  # the limits: None keeps medcolor.limits.DEFAULT_LIMITS' value
+    max_total_pixels: int | None = None
+    max_frames: int | None = None
+    max_buffer_bytes: int | None = None
     overwrite: bool = False
     quiet: bool = False
     debug: bool = False
@@ -81,7 +97,17 @@ class ColorizeOptions:
     def from_args(cls, args: argparse.Namespace) -> ColorizeOptions:
         return cls(inputs=tuple(args.inputs), output=args.output, model=str(args.model), device=args.device, batch_size=args.batch_size,
                    size=args.size, fmt=args.fmt, window=args.window, axis=args.axis, hints=args.hints,
-                   max_pixels=args.max_pixels, overwrite=args.overwrite, quiet=args.quiet, debug=args.debug)
+                   max_pixels=args.max_pixels, max_total_pixels=args.max_total_pixels, max_frames=args.max_frames,
+                   max_buffer_bytes=args.max_buffer_bytes, overwrite=args.overwrite, quiet=args.quiet,
+                   debug=args.debug)
+
+    @property
+    def limits(self):
+        """The input :class:`~medcolor.limits.Limits`: the defaults, with the options given."""
+        from ..limits import DEFAULT_LIMITS
+
+        return DEFAULT_LIMITS.replace(max_frame_pixels=self.max_pixels, max_total_pixels=self.max_total_pixels,
+                                      max_frames=self.max_frames, max_buffer_bytes=self.max_buffer_bytes)
 
     def check(self) -> None:
         """Raise :class:`UsageError` for a bad option before any file is read."""
@@ -89,26 +115,14 @@ class ColorizeOptions:
 
         if self.batch_size < 1:
             raise UsageError(f"--batch-size must be at least 1, got {self.batch_size}")
-        if self.max_pixels is not None and self.max_pixels < 1:
-            raise UsageError(f"--max-pixels must be positive, got {self.max_pixels}")
+        for flag, value in (("--max-pixels", self.max_pixels), ("--max-total-pixels", self.max_total_pixels),
+                            ("--max-frames", self.max_frames), ("--max-buffer-bytes", self.max_buffer_bytes)):
+            if value is not None and value < 1:
+                raise UsageError(f"{flag} must be positive, got {value}")
         if self.output.exists() and not self.output.is_dir():
             raise UsageError(f"{self.output}: output exists and is not a folder")
         if self.window is not None:
             parse_window(self.window)
-
-
-def output_paths(outdir: Path, rel: Path, frames: int, fmt: str) -> list[Path]:
-    """Output file(s) for an input whose relative stem is ``rel``.
-
-    Volumes written as 2-D images get one file per slice, suffixed ``_z012``.
-    """
-    from ..io.discover import SLICE_SUFFIX
-
-    suffix = ".nii.gz" if fmt == "nii" else f".{fmt}"
-    base = outdir / rel
-    if fmt in VOLUME_FORMATS or frames == 1:
-        return [base.parent / (base.name + suffix)]
-    return [base.parent / f"{base.name}{SLICE_SUFFIX.format(index=i)}{suffix}" for i in range(frames)]
 
 
 @dataclass
@@ -142,8 +156,49 @@ class Tally:
         return "; ".join(parts)
 
 
+@dataclass(frozen=True)
+class Unit:
+    """One input unit: a file, or the files of one DICOM series, and the stem its outputs are named after."""
+
+    source: object  # Path or medcolor.io.DicomSeries
+    stem: Path
+    files: tuple[Path, ...]
+
+    @property
+    def name(self) -> str:
+        """How messages name the unit: its file, or a series' first file and its size."""
+        first = str(self.files[0])
+        return first if len(self.files) == 1 else f"{first} (series of {len(self.files)} files)"
+
+    @property
+    def cost(self) -> float:
+        """Bytes on disk: what :meth:`medcolor.sharding.Shard.take` balances between ranks."""
+        total = 0
+        for f in self.files:
+            try:
+                total += f.stat().st_size
+            except OSError:
+                continue  # reported when the unit is processed
+        return float(total)
+
+
+def make_units(files) -> list[Unit]:
+    """Group discovered ``InputFile``s into :class:`Unit`s (DICOM series together), in input order.
+
+    A series takes the stem of its first file (stems are unique, so unit names are too).
+    """
+    from ..io import group_inputs
+
+    stems = {f.path: f.stem for f in files}
+    units = []
+    for u in group_inputs([f.path for f in files]):
+        paths = tuple(getattr(u, "paths", None) or [u])
+        units.append(Unit(source=u, stem=stems[paths[0]], files=paths))
+    return units
+
+
 class _Batch:
-    """Colorizes this rank's inputs and keeps the tally; every output is written at most once per run."""
+    """Colorizes this rank's units and keeps the tally; every output is written at most once per run."""
 
     def __init__(self, opts: ColorizeOptions, net, device, inputs: set[Path]) -> None:
         self.opts, self.net, self.device = opts, net, device
@@ -151,36 +206,46 @@ class _Batch:
         self.written: set[Path] = set()
         self.tally = Tally()
         self.model_name = getattr(net, "medcolor_name", opts.model)
+        self.limits = opts.limits
 
     def say(self, line: str) -> None:
         from tqdm import tqdm
 
         tqdm.write(line, file=sys.stderr)
 
-    def fail(self, path: Path, reason: str) -> None:
-        self.tally.failed.append(str(path))
-        self.say(f"error: {reason}" if reason.startswith(str(path)) else f"error: {path}: {reason}")
+    def fail(self, name: str, reason: str) -> None:
+        self.tally.failed.append(name)
+        self.say(f"error: {reason}" if reason.startswith(name) else f"error: {name}: {reason}")
 
-    def process(self, path: Path, rel: Path) -> None:
-        """One input, with every failure turned into one line naming it."""
+    def process(self, unit: Unit) -> None:
+        """One unit, with every failure turned into one line naming it and every warning into one line."""
+        import warnings
+
         from ..errors import MedcolorError
 
         self.tally.units += 1
+        name = unit.name
         try:
-            self._process(path, rel)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                try:
+                    self._process(unit)
+                finally:
+                    for w in caught:
+                        self.say(f"warning: {w.message}")
         except MedcolorError as exc:
-            self.fail(path, str(exc))
+            self.fail(name, str(exc))
         except PermissionError as exc:
-            self.fail(path, f"permission denied ({exc.filename or path})")
+            self.fail(name, f"permission denied ({exc.filename or unit.files[0]})")
         except MemoryError:
-            self.fail(path, "out of memory while processing it; lower the size limits (--max-pixels)")
+            self.fail(name, "out of memory while processing it; lower the size limits (--max-pixels)")
         except OSError as exc:  # the file system, not the file's content: disk full, I/O error, vanished file
-            self.fail(path, f"{exc.strerror or type(exc).__name__}" + (f" ({exc.filename})" if exc.filename else ""))
+            self.fail(name, f"{exc.strerror or type(exc).__name__}" + (f" ({exc.filename})" if exc.filename else ""))
         except Exception as exc:  # a bug in medcolor: report it as such, never as a bad input file
             self.tally.internal += 1
             first = str(exc).splitlines()[0] if str(exc) else ""
             how = "" if self.opts.debug else "; rerun with --debug for the traceback"
-            self.fail(path, f"internal error ({type(exc).__name__}: {first}); this is a bug in medcolor, "
+            self.fail(name, f"internal error ({type(exc).__name__}: {first}); this is a bug in medcolor, "
                             f"not necessarily a problem with the file{how}")
             if self.opts.debug:
                 self.say(traceback.format_exc().rstrip())
@@ -193,38 +258,26 @@ class _Batch:
             raise RuntimeError(f"{out}: this run already wrote this output (output names must be unique)")
         self.written.add(key)
 
-    def _process(self, path: Path, rel: Path) -> None:
-        from ..io import OutputExistsError, read, write
-        from ..pipeline import colorize_gray
+    def _process(self, unit: Unit) -> None:
+        from ..batch import UnitOptions, colorize_unit, unit_outputs
+        from ..io import open_image
 
         o = self.opts
-        read_kw = {"window": o.window, "axis": o.axis}
-        if o.max_pixels:
-            read_kw["max_pixels"] = o.max_pixels
-        frames, meta = read(path, **read_kw)
-        outs = output_paths(o.output, rel, frames.shape[0], o.fmt)
+        with open_image(unit.source, window=o.window, axis=o.axis, limits=self.limits) as src:  # headers only
+            meta = src.meta
+        outs = unit_outputs(o.output, unit.stem, meta, o.fmt)
         if not o.overwrite and all(out.exists() for out in outs):
             self.tally.exists += len(outs)
             return
-        rgb = colorize_gray(frames, model=self.net, size=o.size, device=self.device,
-                            batch_size=o.batch_size, hints=o.hints)  # (F, H, W, 3) uint8
-        pieces = [rgb] if len(outs) == 1 else [rgb[i:i + 1] for i in range(rgb.shape[0])]
-        for out, piece in zip(outs, pieces):
+        for out in outs:  # before anything is written
             self._claim(out)
-            try:
-                write(out, piece, meta, fmt=o.fmt, model_name=self.model_name, overwrite=o.overwrite)
-            except OutputExistsError:
-                self.tally.exists += 1
-                continue
-            self.tally.written += 1
-        self.tally.images += rgb.shape[0]
-
-
-def _size_of(item) -> float:
-    try:
-        return float(item.path.stat().st_size)
-    except OSError:
-        return 0.0
+        result = colorize_unit(unit.source, outs, UnitOptions(
+            model=self.net, model_name=self.model_name, fmt=o.fmt, window=o.window, axis=o.axis, size=o.size,
+            device=self.device, batch_size=o.batch_size, hints=o.hints, limits=self.limits, overwrite=o.overwrite,
+            skip_existing=not o.overwrite))  # frame batch by frame batch; existing per-frame outputs kept
+        self.tally.written += len(result.outputs)
+        self.tally.exists += len(result.skipped)
+        self.tally.images += result.frames
 
 
 def run(args) -> int:
@@ -265,16 +318,17 @@ def _run(opts: ColorizeOptions, shard) -> int:
     if shard.is_main:  # every rank found the same; rank 0 reports them once
         for s in found.skipped:
             if s.problem:
-                batch.fail(s.path, s.reason)
+                batch.fail(str(s.path), s.reason)
             else:
                 batch.tally.notes += 1
                 batch.say(f"note: {s.path}: {s.reason}")
-    mine = shard.take(found.files, cost=_size_of)
+    units = make_units(found.files)
+    mine = shard.take(units, cost=lambda u: u.cost)
     bar = tqdm(mine, desc="colorize", unit="file", file=sys.stderr,
                disable=opts.quiet or len(mine) < 2 or not shard.is_main)
     try:
-        for path, rel in bar:
-            batch.process(Path(path), Path(rel))
+        for unit in bar:
+            batch.process(unit)
     finally:
         bar.close()
         if not shard.enabled:  # interrupted or not, the summary is printed
