@@ -7,8 +7,16 @@ import torch
 
 from medcolor.color import rgb_to_lab_np
 from medcolor.models import create_model
-from medcolor.models.ab_bins import (REACH, ab_bins, ab_histogram, annealed_mean, gamut_ab, nearest_bin,
-                                     rebalancing_weights, soft_encode)
+from medcolor.models.ab_bins import (
+    REACH,
+    ab_bins,
+    ab_histogram,
+    annealed_mean,
+    gamut_ab,
+    nearest_bin,
+    rebalancing_weights,
+    soft_encode,
+)
 from medcolor.weights import load_model, save_model
 
 
@@ -25,10 +33,21 @@ def srgb_ab():
     return rgb_to_lab_np(rgb)[:, 1:]
 
 
-def test_there_are_313_bins_on_the_grid(bins):
-    assert bins.shape == (313, 2)
-    assert torch.equal(bins, (bins / 10).round() * 10)  # grid step 10
-    assert len({tuple(b) for b in bins.tolist()}) == 313
+# The bins by value: for each a* (grid step 10) the contiguous b* range it covers,
+# a*: (first b*, last b*). 313 bins in all.
+BIN_ROWS = {
+    -90: (50, 90), -80: (20, 90), -70: (0, 90), -60: (-20, 100), -50: (-30, 100), -40: (-40, 100),
+    -30: (-40, 100), -20: (-50, 100), -10: (-60, 100), 0: (-70, 100), 10: (-80, 90), 20: (-80, 90),
+    30: (-90, 90), 40: (-100, 80), 50: (-100, 80), 60: (-110, 80), 70: (-110, 80), 80: (-120, 80),
+    90: (-110, 70), 100: (-80, -10), 110: (-60, -60),
+}
+
+
+def test_the_313_bins_by_value(bins):
+    expected = [(a, b) for a, (lo, hi) in sorted(BIN_ROWS.items()) for b in range(lo, hi + 1, 10)]
+    assert len(expected) == 313
+    assert [tuple(b) for b in bins.int().tolist()] == expected  # sorted by a*, then b*
+    assert torch.equal(bins, bins.round())  # exactly on the grid
 
 
 def test_bins_are_the_in_gamut_ones(bins, srgb_ab):
