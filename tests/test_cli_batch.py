@@ -30,16 +30,16 @@ def _files(folder: Path) -> list[str]:
 
 
 def test_an_internal_error_costs_one_file_and_is_named_as_such(tmp_path, tiny_model_path, capsys, monkeypatch):
-    import medcolor.pipeline
+    import medcolor.batch
 
-    real = medcolor.pipeline.colorize_gray
+    real = medcolor.batch.colorize_unit
 
-    def flaky(frames, **kw):
-        if frames.shape[-1] == 13:
+    def flaky(unit, outs, options):
+        if "bug" in str(unit):
             raise ZeroDivisionError("simulated bug")
-        return real(frames, **kw)
+        return real(unit, outs, options)
 
-    monkeypatch.setattr(medcolor.pipeline, "colorize_gray", flaky)
+    monkeypatch.setattr(medcolor.batch, "colorize_unit", flaky)
     _png(tmp_path / "in" / "a.png")
     _png(tmp_path / "in" / "b_bug.png", (10, 13))
     _png(tmp_path / "in" / "c.png")
@@ -161,13 +161,13 @@ def test_a_thin_strip_is_cheap(tmp_path, tiny_model_path):
 
 
 def test_the_summary_is_printed_when_interrupted(tmp_path, tiny_model_path, capsys, monkeypatch):
-    import medcolor.pipeline
+    import medcolor.batch
 
-    def interrupt(frames, **kw):
+    def interrupt(unit, outs, options):
         raise KeyboardInterrupt
 
     _png(tmp_path / "a.png")
-    monkeypatch.setattr(medcolor.pipeline, "colorize_gray", interrupt)
+    monkeypatch.setattr(medcolor.batch, "colorize_unit", interrupt)
     assert _run([tmp_path / "a.png", "-o", tmp_path / "out"], tiny_model_path) == 130
     err = capsys.readouterr().err
     assert "colorized 0 image(s)" in err and "interrupted" in err
@@ -184,3 +184,36 @@ def test_options_are_a_dataclass_and_args_are_not_mutated(tmp_path, tiny_model_p
     assert args.run(args) == 0 and args.device == "auto"
 
 
+
+
+def test_whole_file_limits_are_cli_options(tmp_path, tiny_model_path, capsys):
+    vol = np.random.default_rng(0).normal(40, 300, (24, 20, 3)).astype(np.int16)
+    nib.save(nib.Nifti1Image(vol, np.eye(4)), tmp_path / "vol.nii.gz")
+    assert _run([tmp_path / "vol.nii.gz", "-o", tmp_path / "out", "--max-frames", "2"], tiny_model_path) == 1
+    err = capsys.readouterr().err
+    assert "vol.nii.gz" in err and "--max-frames" in err and not (tmp_path / "out").exists()
+    assert _run([tmp_path / "vol.nii.gz", "-o", tmp_path / "out", "--max-total-pixels", "1000"],
+                tiny_model_path) == 1
+    assert "--max-total-pixels" in capsys.readouterr().err
+    assert _run([tmp_path / "vol.nii.gz", "-o", tmp_path / "out", "--max-frames", "0"], tiny_model_path) == 2
+
+
+def test_a_dicom_series_is_one_unit_named_after_its_first_file(tmp_path, tiny_model_path, capsys):
+    import pydicom
+    from pydicom.uid import generate_uid
+
+    src = tmp_path / "in" / "ct"
+    src.mkdir(parents=True)
+    series = generate_uid()
+    for k in range(3):
+        ds = pydicom.dcmread(Path(__file__).resolve().parents[1] / "examples" / "head_ct.dcm")
+        ds.SeriesInstanceUID, ds.SOPInstanceUID = series, generate_uid()
+        ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+        ds.InstanceNumber = 3 - k  # file order is not slice order
+        ds.ImagePositionPatient = [0.0, 0.0, float(10 * (3 - k))]
+        ds.ImageOrientationPatient = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0]
+        ds.save_as(src / f"s{k}.dcm")
+    assert _run([tmp_path / "in", "-o", tmp_path / "out"], tiny_model_path) == 0
+    err = capsys.readouterr().err
+    assert _files(tmp_path / "out") == ["ct/s0_z000.png", "ct/s0_z001.png", "ct/s0_z002.png"]
+    assert "colorized 3 image(s) into 3 file(s)" in err
