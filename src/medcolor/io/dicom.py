@@ -376,7 +376,10 @@ class DicomFileSource(ImageSource):
             raise InputError(self.meta.path, f"cannot decode DICOM pixel data ({_reason(failure)})") from None
         yield from frames
 
-    def _iter_raw(self, indices: range) -> Iterator[np.ndarray]:
+    def _iter_picks(self, picks: list[int]) -> Iterator[np.ndarray]:
+        return self._iter_raw(picks)  # decode only the sampled frames
+
+    def _iter_raw(self, indices) -> Iterator[np.ndarray]:
         for k, stored in zip(indices, self._stored(indices)):
             yield self.pixels.values(stored, k)
 

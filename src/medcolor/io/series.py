@@ -198,7 +198,10 @@ class SeriesSource(ImageSource):
                                             pixel_spacing=spacing, slice_vector=step, rows=meta.shape[1])
         return geometry
 
-    def _iter_raw(self, indices: range) -> Iterator[np.ndarray]:
+    def _iter_picks(self, picks: list[int]) -> Iterator[np.ndarray]:
+        return self._iter_raw(picks)  # decode only the sampled files
+
+    def _iter_raw(self, indices) -> Iterator[np.ndarray]:
         from pydicom.pixels import pixel_array
 
         for k in indices:
