@@ -17,6 +17,8 @@ __all__ = ["add_parser", "run"]
 
 
 def add_parser(subparsers) -> argparse.ArgumentParser:
+    from ..web.config import WebConfig  # no web extra needed: the settings are plain dataclasses
+
     p = subparsers.add_parser(
         "serve", help="start the local web app (browser page + HTTP API)",
         description="Start a local web server: a page at / to colorize images in the browser, "
@@ -32,8 +34,16 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
                         "(default: each model's trained size, 256 for photos)")
     p.add_argument("--max-upload-mb", type=float, default=64.0,
                    help="largest accepted upload in MiB (default 64)")
-    p.add_argument("--max-pixels", type=int, default=50_000_000,
-                   help="largest accepted image, in pixels per frame (default 50e6)")
+    defaults = WebConfig()
+    p.add_argument("--max-pixels", type=int, default=defaults.max_pixels,
+                   help=f"largest accepted frame, in pixels (default {defaults.max_pixels}); larger: HTTP 413")
+    p.add_argument("--max-total-pixels", type=int, default=defaults.max_total_pixels,
+                   help=f"most pixels in one upload, all frames (default {defaults.max_total_pixels})")
+    p.add_argument("--max-frames", type=int, default=defaults.max_frames,
+                   help=f"most frames in one upload (default {defaults.max_frames})")
+    p.add_argument("--max-buffer-bytes", type=int, default=defaults.max_buffer_bytes,
+                   help="most bytes decoded at once from a file that cannot be read frame by frame "
+                        f"(default {defaults.max_buffer_bytes})")
     p.add_argument("--queue-size", type=int, default=4,
                    help="requests that may wait while one runs; more get HTTP 503 (default 4)")
     p.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"),
@@ -70,7 +80,9 @@ def run(args: argparse.Namespace) -> int:
 
     config = WebConfig(model=args.model, device=args.device, size=args.size,
                        max_upload_bytes=int(args.max_upload_mb * 1024 * 1024),
-                       max_pixels=args.max_pixels, queue_size=args.queue_size)
+                       max_pixels=args.max_pixels, max_total_pixels=args.max_total_pixels,
+                       max_frames=args.max_frames, max_buffer_bytes=args.max_buffer_bytes,
+                       queue_size=args.queue_size)
     config.validate()  # raises UsageError on nonsense values
     _check_port(args.host, args.port)
     app = create_app(config)

@@ -12,9 +12,12 @@ Routes::
     POST /api/preview      multipart file [+ window] -> the gray preview frame as PNG
     POST /api/colorize     multipart file [+ model, window, size, format, hints] -> PNG or DICOM
 
-Every error is a JSON body ``{"error": "..."}`` with a 4xx status (413 too large,
-415 unsupported type, 400/422 bad parameter), 503 when the inference queue is
-full, and 500 for a bug; no request can stop the server.
+Every error is a JSON body ``{"error": "..."}``.  User errors are 4xx: 413 for an
+upload or image over the limits (checked from the headers, so a decompression
+bomb is refused before decoding), 415 for an unsupported type, 400/422 for a bad
+parameter or file.  503 when the inference queue is full; 500 only for a fault of
+the server itself, whose message names the client's file, never a server path.
+No request can stop the server.
 """
 from __future__ import annotations
 
@@ -31,9 +34,9 @@ from torch import nn
 
 from .. import __version__
 from ..errors import InputError, MedcolorError, UnknownModelError, UsageError
+from ..limits import LimitError
 from .config import MAX_SIZE, MIN_SIZE, WebConfig
-from .engine import (BadRequestError, ColorizeJob, Engine, PayloadTooLargeError, UnsupportedMediaError,
-                     hints_available)
+from .engine import BadRequestError, ColorizeJob, Engine, PayloadTooLargeError, UnsupportedMediaError
 from .limits import BodySizeLimit, error_response
 from .worker import InferenceQueue, QueueFullError
 
@@ -46,6 +49,7 @@ STATIC_DIR = Path(__file__).with_name("static")
 _STATUS: tuple[tuple[type[Exception], int], ...] = (
     (QueueFullError, 503),
     (PayloadTooLargeError, 413),
+    (LimitError, 413),
     (UnsupportedMediaError, 415),
     (UnknownModelError, 400),
     (BadRequestError, 400),
@@ -131,8 +135,10 @@ def create_app(config: WebConfig | None = None, models: Mapping[str, nn.Module] 
     @app.get("/api/health", summary="Server status, limits and queue depth")
     async def health() -> dict:
         return {"status": "ok", "version": __version__, "device": str(engine.device),
-                "default_model": engine.default_model(), "hints": hints_available(),
+                "default_model": engine.default_model(), "hints": True,
                 "limits": {"max_upload_bytes": config.max_upload_bytes, "max_pixels": config.max_pixels,
+                           "max_total_pixels": config.max_total_pixels, "max_frames": config.max_frames,
+                           "max_buffer_bytes": config.max_buffer_bytes,
                            "size": config.size, "min_size": MIN_SIZE, "max_size": MAX_SIZE},
                 "queue": queue.stats()}
 

@@ -8,8 +8,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..errors import UsageError
+from ..limits import DEFAULT_LIMITS, Limits
 
-__all__ = ["WebConfig", "MIN_SIZE", "MAX_SIZE"]
+__all__ = ["WebConfig", "MIN_SIZE", "MAX_SIZE", "SERVE_LIMIT_OPTIONS"]
+
+#: Each input limit -> the ``medcolor serve`` option that sets it.
+SERVE_LIMIT_OPTIONS = {"max_frame_pixels": "--max-pixels", "max_total_pixels": "--max-total-pixels",
+                       "max_frames": "--max-frames", "max_buffer_bytes": "--max-buffer-bytes"}
 
 # Bounds of the ``size`` request parameter: the short side, in pixels, at which
 # the network predicts chroma (the output keeps the input's full resolution).
@@ -29,6 +34,11 @@ class WebConfig:
         size: default working size (short side, px) when a request gives none.
         max_upload_bytes: largest accepted uploaded file; larger gives HTTP 413.
         max_pixels: largest accepted frame (H*W); larger gives HTTP 413.
+        max_total_pixels: most pixels in one upload (frames x H x W); larger gives HTTP 413.
+            Lower than the command line's default: a DICOM answer is built in memory.
+        max_frames: most frames in one upload; more gives HTTP 413.
+        max_buffer_bytes: most decoded bytes held at once for a file that cannot be read
+            frame by frame (see :class:`medcolor.limits.Limits`); more gives HTTP 413.
         queue_size: requests allowed to wait while one runs; beyond that HTTP 503.
         workers: inference threads (1 keeps memory flat and the CPU uncontended).
     """
@@ -37,7 +47,10 @@ class WebConfig:
     device: str = "auto"
     size: int | None = None  # None: each model's own working size (its card; 256 for photos)
     max_upload_bytes: int = 64 * 1024 * 1024
-    max_pixels: int = 50_000_000
+    max_pixels: int = DEFAULT_LIMITS.max_frame_pixels
+    max_total_pixels: int = 256 * 1024 * 1024
+    max_frames: int = 2000
+    max_buffer_bytes: int = DEFAULT_LIMITS.max_buffer_bytes
     queue_size: int = 4
     workers: int = 1
 
@@ -46,12 +59,21 @@ class WebConfig:
         """Cap on a whole multipart body: the file, a hint PNG up to the same size, form fields."""
         return 2 * self.max_upload_bytes + 1024 * 1024
 
+    @property
+    def limits(self) -> Limits:
+        """The shared input limits these settings describe; messages name the ``medcolor serve`` option."""
+        return Limits(max_frame_pixels=self.max_pixels, max_total_pixels=self.max_total_pixels,
+                      max_frames=self.max_frames, max_buffer_bytes=self.max_buffer_bytes,
+                      options={name: f"the server option {flag}" for name, flag in SERVE_LIMIT_OPTIONS.items()})
+
     def validate(self) -> WebConfig:
         """Raise :class:`UsageError` (one line) on a nonsensical setting; returns ``self``."""
         if self.max_upload_bytes <= 0:
             raise UsageError(f"--max-upload-mb must be positive, got {self.max_upload_bytes / 2**20:g}")
-        if self.max_pixels <= 0:
-            raise UsageError(f"--max-pixels must be positive, got {self.max_pixels}")
+        for name, flag in SERVE_LIMIT_OPTIONS.items():
+            value = getattr(self, name if name != "max_frame_pixels" else "max_pixels")
+            if not isinstance(value, int) or value <= 0:
+                raise UsageError(f"{flag} must be a positive integer, got {value}")
         if self.queue_size < 0:
             raise UsageError(f"--queue-size must be >= 0, got {self.queue_size}")
         if self.workers < 1:

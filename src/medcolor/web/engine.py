@@ -6,10 +6,17 @@ Everything here is blocking and runs on a worker thread of
 Uploaded bytes are written to a :class:`tempfile.TemporaryDirectory` only
 because the readers take paths; the directory and everything in it is deleted
 before the response is returned, so nothing an upload contained stays on disk.
+Messages name the client's file, never a path on the server.
 
-Frames: for a PNG answer only one frame is colorized, the *preview frame*: the
-first frame of a multi-frame DICOM, the middle slice of a NIfTI volume.  A DICOM
-answer (``format=dcm``) carries every frame, colorized.
+Limits are the shared :class:`~medcolor.limits.Limits` (see
+:attr:`WebConfig.limits`), checked by the readers from the headers before any
+pixel is decoded: an image over them is answered 413, including decompression
+bombs whose pixels would never fit.
+
+Frames: for a PNG answer only one frame is decoded and colorized, the *preview
+frame*: the first frame of a multi-frame DICOM, the middle slice of a NIfTI
+volume.  A DICOM answer (``format=dcm``) carries every frame, colorized one at a
+time into the output file.
 """
 from __future__ import annotations
 
@@ -18,6 +25,7 @@ import logging
 import tempfile
 import threading
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
@@ -26,10 +34,11 @@ import numpy as np
 from torch import nn
 
 from ..errors import InputError, MedcolorError, UnknownModelError
+from ..limits import LimitError
 from .config import WebConfig
 
 __all__ = ["Engine", "ColorizeJob", "JobResult", "UnsupportedMediaError", "PayloadTooLargeError",
-           "BadRequestError", "hints_available"]
+           "BadRequestError"]
 
 log = logging.getLogger("medcolor.web")
 
@@ -39,7 +48,7 @@ class UnsupportedMediaError(MedcolorError):
 
 
 class PayloadTooLargeError(MedcolorError):
-    """The upload exceeds the byte or pixel cap (HTTP 413)."""
+    """The upload exceeds the byte cap or an image limit (HTTP 413)."""
 
 
 class BadRequestError(MedcolorError):
@@ -66,72 +75,42 @@ class JobResult:
     headers: dict
 
 
-def hints_available() -> bool:
-    """True when :mod:`medcolor.classic.hints` is installed (hint painting works)."""
-    import importlib.util
-
-    try:
-        return importlib.util.find_spec("medcolor.classic.hints") is not None
-    except ImportError:
-        return False
-
-
 def _preview_index(n_frames: int, input_format: str) -> int:
     # a volume's first slice is usually empty air; its middle slice shows anatomy
     return n_frames // 2 if input_format == "nifti" else 0
 
 
-def _encode_png(rgb: np.ndarray, text: dict | None = None) -> bytes:
-    """(H, W) or (H, W, 3) uint8 -> PNG bytes."""
-    from PIL import Image, PngImagePlugin
-
-    info = PngImagePlugin.PngInfo()
-    for k, v in (text or {}).items():
-        info.add_text(k, v)
-    buf = _bytesio.BytesIO()
-    Image.fromarray(rgb).save(buf, format="PNG", pnginfo=info, compress_level=1)
-    return buf.getvalue()
+def _upload_name(data: bytes, fmt: str) -> str:
+    """The temporary file's name: the detected type, never the client's name (``.nii`` or ``.nii.gz`` by content)."""
+    if fmt == "nifti":
+        return "upload.nii.gz" if data[:2] == b"\x1f\x8b" else "upload.nii"
+    return f"upload.{fmt}"
 
 
 def _decode_hints(data: bytes, shape: tuple[int, int]) -> np.ndarray:
-    """Hint PNG bytes -> (H, W, 4) uint8 RGBA; painted pixels have alpha > 0."""
+    """Hint PNG bytes -> (H, W, 4) uint8 RGBA; painted pixels have alpha > 0.
+
+    The size is checked from the header before decoding, so a huge or
+    bomb-like hints image costs nothing; a truncated one is a 422, not a 500.
+    """
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with Image.open(_bytesio.BytesIO(data)) as im:
-            if im.format != "PNG":
-                raise UnsupportedMediaError(f"hints: expected a PNG, got {im.format}")
-            if im.size != (shape[1], shape[0]):
-                raise BadRequestError(f"hints: PNG is {im.size[0]}x{im.size[1]} but the image is "
-                                      f"{shape[1]}x{shape[0]}; paint hints at the image's size")
-            return np.asarray(im.convert("RGBA"))
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(_bytesio.BytesIO(data)) as im:
+                if im.format != "PNG":
+                    raise UnsupportedMediaError(f"hints: expected a PNG, got {im.format}")
+                if im.size != (shape[1], shape[0]):
+                    raise BadRequestError(f"hints: PNG is {im.size[0]}x{im.size[1]} but the image is "
+                                          f"{shape[1]}x{shape[0]}; paint hints at the image's size")
+                return np.asarray(im.convert("RGBA"))
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise PayloadTooLargeError("hints: the PNG is too large to decode safely") from None
     except UnidentifiedImageError:
         raise UnsupportedMediaError("hints: not a PNG image") from None
-
-
-def _frame_pixels(path: Path, fmt: str) -> int | None:
-    """Pixels per frame from the file header alone, before any decoding (None if unknown).
-
-    Checking the cap here means a small file that would decompress to a huge
-    image (a "decompression bomb") is refused without allocating it.
-    """
-    try:
-        if fmt == "dicom":
-            import pydicom
-
-            ds = pydicom.dcmread(path, stop_before_pixels=True)
-            return int(ds.Rows) * int(ds.Columns)
-        if fmt == "nifti":
-            import nibabel
-
-            dims = sorted(int(d) for d in nibabel.load(path).shape[:3])
-            return dims[-1] * dims[-2] if len(dims) >= 2 else None  # the largest possible slice
-        from PIL import Image
-
-        with Image.open(path) as im:  # lazy: reads the header only
-            return im.size[0] * im.size[1]
-    except Exception:  # unreadable header: the reader reports the problem properly
-        return None
+    except (OSError, SyntaxError, ValueError) as exc:  # Pillow's errors for truncated or corrupt data
+        raise InputError("hints", f"corrupt or truncated PNG ({exc})") from None
 
 
 class Engine:
@@ -195,8 +174,18 @@ class Engine:
         return self.get_model(None)[0]
 
     # ---------------------------------------------------------------- decoding
-    def _read_upload(self, job: ColorizeJob, tmp: Path) -> tuple[np.ndarray, dict, str]:
-        """Write the bytes under ``tmp``, check type by content, decode -> ((F, H, W) float [0, 1], meta, format)."""
+    @staticmethod
+    def _public(message: str, path: str | Path, filename: str) -> str:
+        """A reader's message with the server's temporary path replaced by the client's file name."""
+        path = Path(path)
+        return message.replace(str(path), filename).replace(str(path.parent), "(upload)")
+
+    def _open_upload(self, job: ColorizeJob, tmp: Path):
+        """Write the bytes under ``tmp``, check the type by content, open (headers only) -> ``(source, format)``.
+
+        Raises 413 (:class:`PayloadTooLargeError`) for an upload or image over the
+        limits, 415 for a type medcolor does not read, 422 for a bad file.
+        """
         from .. import io as mio
 
         if len(job.data) > self.config.max_upload_bytes:
@@ -208,35 +197,42 @@ class Engine:
         if fmt is None:
             raise UnsupportedMediaError(f"{job.filename}: not an image medcolor reads "
                                         "(PNG, JPEG, TIFF, BMP, DICOM or NIfTI, checked by content)")
-        # the readers take paths; the name carries the detected type, never the client's name
-        path = tmp / f"upload.{ 'nii.gz' if fmt == 'nifti' else fmt}"
+        path = tmp / _upload_name(job.data, fmt)
         path.write_bytes(job.data)
-        self._check_pixels(job.filename, _frame_pixels(path, fmt))
         try:
-            frames, meta = mio.read(path, window=job.window, max_pixels=self.config.max_pixels)
+            return mio.open_image(path, window=job.window, limits=self.config.limits), fmt
+        except LimitError as exc:
+            raise PayloadTooLargeError(self._public(str(exc), path, job.filename)) from None
         except InputError as exc:
-            # messages name our temp file; the client knows its file by its own name
-            raise type(exc)(job.filename, exc.problem) from None
-        self._check_pixels(job.filename, int(frames.shape[-1] * frames.shape[-2]))
-        return frames, meta, fmt
+            raise InputError(None, self._public(str(exc), path, job.filename)) from None
 
-    def _check_pixels(self, filename: str, pixels: int | None) -> None:
-        if pixels is not None and pixels > self.config.max_pixels:
-            raise PayloadTooLargeError(f"{filename}: {pixels} pixels per frame; "
-                                       f"the limit is {self.config.max_pixels}")
+    def _frames(self, job: ColorizeJob, src, path_hint: Path, start: int, stop: int):
+        """Display frames ``start:stop`` of an opened upload, with reader errors made public (one line, 4xx)."""
+        try:
+            yield from src.frames(start=start, stop=stop)
+        except LimitError as exc:
+            raise PayloadTooLargeError(self._public(str(exc), path_hint, job.filename)) from None
+        except InputError as exc:
+            raise InputError(None, self._public(str(exc), path_hint, job.filename)) from None
 
     # ---------------------------------------------------------------- jobs
     def preview(self, job: ColorizeJob) -> JobResult:
         """The gray preview frame as PNG (after windowing), as the network will see it."""
+        from ..io.images import encode_png
+
         with tempfile.TemporaryDirectory(prefix="medcolor-web-") as tmp:
-            frames, _meta, fmt = self._read_upload(job, Path(tmp))
-        idx = _preview_index(frames.shape[0], fmt)
-        gray = np.round(frames[idx] * 255).astype(np.uint8)  # (H, W) display gray
-        return JobResult(_encode_png(gray), "image/png", self._headers(fmt, frames.shape, idx))
+            src, fmt = self._open_upload(job, Path(tmp))
+            with src:
+                idx = _preview_index(len(src), fmt)
+                frame = next(self._frames(job, src, src.meta.path, idx, idx + 1))  # (H, W) in [0, 1]
+                shape = src.meta.shape
+        gray = np.round(frame * 255).astype(np.uint8)  # (H, W) display gray
+        return JobResult(encode_png(gray), "image/png", self._headers(fmt, shape, idx))
 
     def colorize(self, job: ColorizeJob) -> JobResult:
         """Colorize the upload; PNG of the preview frame, or a DICOM with every frame."""
         from .. import io as mio
+        from ..io.images import encode_png
         from ..pipeline import colorize_gray
 
         if job.fmt not in ("png", "dcm"):
@@ -245,29 +241,30 @@ class Engine:
         size = job.size or self.config.size or "auto"  # "auto": the model's trained working size
         t0 = time.perf_counter()
         with tempfile.TemporaryDirectory(prefix="medcolor-web-") as tmp:
-            frames, meta, fmt = self._read_upload(job, Path(tmp))
-            idx = _preview_index(frames.shape[0], fmt)
-            hints = None
-            if job.hints:
-                if not hints_available():
-                    raise BadRequestError("hints: this medcolor has no hint support (medcolor.classic.hints)")
-                hints = _decode_hints(job.hints, frames.shape[-2:])
-            headers = self._headers(fmt, frames.shape, idx, model=name)
-            if job.fmt == "dcm":
-                if fmt != "dicom":
-                    raise BadRequestError(f"format=dcm needs a DICOM upload; {job.filename} is {fmt}")
-                if hints is not None and frames.shape[0] == 1:
-                    rgb = colorize_gray(frames[0], model=net, size=size, device=self.device, hints=hints)[None]
-                else:  # hints are painted on one frame; a stack is colorized without them
-                    rgb = colorize_gray(frames, model=net, size=size, device=self.device)
-                out = Path(tmp) / "result.dcm"
-                mio.write(out, rgb, meta, fmt="dcm", model_name=name)  # (F, H, W, 3) uint8
-                body, media = out.read_bytes(), "application/dicom"
-            else:
-                rgb = colorize_gray(frames[idx], model=net, size=size, device=self.device, hints=hints)
-                body, media = _encode_png(rgb, {"Software": "medcolor", "medcolor-model": name}), "image/png"
+            src, fmt = self._open_upload(job, Path(tmp))
+            with src:
+                shape = src.meta.shape  # (F, H, W)
+                idx = _preview_index(shape[0], fmt)
+                hints = _decode_hints(job.hints, shape[-2:]) if job.hints else None
+                headers = self._headers(fmt, shape, idx, model=name)
+                if job.fmt == "dcm":
+                    if fmt != "dicom":
+                        raise BadRequestError(f"format=dcm needs a DICOM upload; {job.filename} is {fmt}")
+                    if shape[0] != 1:  # hints are painted on one frame; a stack is colorized without them
+                        hints = None
+                    out = Path(tmp) / "result.dcm"
+                    with mio.open_writer([out], src.meta, fmt="dcm", model_name=name) as writer:
+                        for frame in self._frames(job, src, src.meta.path, 0, shape[0]):
+                            writer.add(colorize_gray(frame, model=net, size=size, device=self.device,
+                                                     hints=hints))  # (H, W, 3) uint8
+                    body, media = out.read_bytes(), "application/dicom"
+                else:
+                    frame = next(self._frames(job, src, src.meta.path, idx, idx + 1))
+                    rgb = colorize_gray(frame, model=net, size=size, device=self.device, hints=hints)
+                    body = encode_png(rgb, {"Software": "medcolor", "medcolor-model": name})
+                    media = "image/png"
         headers["X-Medcolor-Seconds"] = f"{time.perf_counter() - t0:.3f}"
-        log.info("colorized %s (%s, %s frames) with %s in %s s", job.filename, fmt, frames.shape[0], name,
+        log.info("colorized %s (%s, %s frames) with %s in %s s", job.filename, fmt, shape[0], name,
                  headers["X-Medcolor-Seconds"])
         return JobResult(body, media, headers)
 
