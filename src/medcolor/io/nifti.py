@@ -109,6 +109,7 @@ class NiftiSource(ImageSource):
         self._xyz = shape + (1,) * (3 - len(shape))
         self._dtype = header.get_data_dtype()
         self._rgb = bool(self._dtype.names) and set("RGB") <= set(self._dtype.names)
+        self.may_be_nan = self._dtype.kind == "f"
         in_plane = [n for k, n in enumerate(self._xyz) if k != axis]
         frames = self._xyz[axis]
         self._whole = axis != 2 or self._rgb
@@ -186,7 +187,8 @@ class NiftiSource(ImageSource):
         elif high > low:
             self._range = (low, high)
             self._set_window(((low + high) / 2, high - low), "cal-range")
-            self._check_finite(self._sample())
+            if self.may_be_nan:
+                self._check_finite(self._sample())
         else:
             sample = self._check_finite(self._sample())
             if sample.size and sample.min() >= 0.0 and sample.max() <= 1.0:

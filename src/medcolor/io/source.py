@@ -44,6 +44,9 @@ class ImageSource:
     are set once the display mapping is resolved (before the first display frame).
     """
 
+    #: True when raw values may be NaN/inf (float data): the display step then checks a sample first.
+    may_be_nan = False
+
     def __init__(self, meta: ImageMeta, *, window: tuple[float, float] | None = None) -> None:
         self.meta = meta
         self.window = window
@@ -130,7 +133,8 @@ class ImageSource:
         """Default: the user's window, else percentiles over sampled frames."""
         if self.window is not None:
             self._set_window(self.window, "window")
-            self._check_finite(self._sample())
+            if self.may_be_nan:
+                self._check_finite(self._sample())
         else:
             self._set_percentiles()
 
