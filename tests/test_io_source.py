@@ -15,7 +15,7 @@ from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
 from medcolor.errors import InputError
 from medcolor.io import ImageMeta, apply_window, open_image, read
-from medcolor.limits import Limits, LimitError
+from medcolor.limits import LimitError, Limits
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
