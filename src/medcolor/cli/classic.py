@@ -195,7 +195,9 @@ def run_reinhard(args) -> int:
     out = _check_output(args)
     reference = _read_reference(args.reference)
     source = None
-    if Path(args.image).suffix.lower() in (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp"):
+    from ..io.formats import RASTER_EXTENSIONS
+
+    if Path(args.image).suffix.lower() in RASTER_EXTENSIONS:
         arr, colour = _read_pil(args.image)
         source = arr if colour else None
     if source is None:  # gray or medical input: the windowed display gray

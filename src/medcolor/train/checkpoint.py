@@ -15,6 +15,7 @@ resolved config as a plain dict.
 """
 from __future__ import annotations
 
+import pickle
 import random
 import re
 from pathlib import Path
@@ -109,7 +110,7 @@ def load_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dic
     """Load one of our own checkpoints (``weights_only=True``: never unpickles code)."""
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as exc:  # truncated or foreign file: a user-facing one-liner
+    except (OSError, EOFError, RuntimeError, ValueError, pickle.UnpicklingError) as exc:  # truncated or foreign
         raise MedcolorError(f"{path}: cannot read checkpoint ({type(exc).__name__}: {str(exc).splitlines()[0]})") from None
 
 

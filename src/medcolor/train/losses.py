@@ -14,6 +14,7 @@ loss are ``(B, 3, H, W)`` sRGB in [0, 1]; discriminator logits are any shape.
 """
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
 import torch
@@ -118,7 +119,7 @@ def _vgg_state_dict(arch: str, weights: str) -> dict[str, torch.Tensor] | None:
             raise MedcolorError(f"{path}: VGG weights file not found (losses.perceptual.weights)")
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # a corrupt or foreign file: one line for the user
+    except (OSError, EOFError, RuntimeError, ValueError, pickle.UnpicklingError) as exc:  # corrupt or foreign
         raise MedcolorError(f"{path}: cannot read VGG weights ({type(exc).__name__}: {exc})") from None
 
 
