@@ -113,12 +113,12 @@ def export_onnx(spec: str, out: str | Path, *, overwrite: bool = False, opset: i
     return ExportResult(out, name, random_init, diff[0] if diff else None)
 
 
-def export_safetensors(spec: str, out: str | Path, *, meta: dict | None = None,
-                       overwrite: bool = False) -> ExportResult:
+def export_safetensors(spec: str, out: str | Path, *, overwrite: bool = False) -> ExportResult:
     """Write a trained model (run dir, weights path or shipped name) as ``out`` (.safetensors) + ``.json``.
 
-    ``meta`` is merged into the model's own metadata (e.g. ``working_size``,
-    ``description``); this is how the models inside the package are produced.
+    The weights and the card (:class:`~medcolor.card.ModelCard`) are carried
+    unchanged, so the export colorizes exactly as ``spec`` does; this is how the
+    models inside the package are produced from training runs.
     """
     from .weights import save_model
 
@@ -131,8 +131,5 @@ def export_safetensors(spec: str, out: str | Path, *, meta: dict | None = None,
     if random_init:
         raise UsageError(f"{spec} is an architecture name: safetensors export needs trained weights "
                          f"(a run directory or a .safetensors path)")
-    merged = {k: v for k, v in getattr(model, "medcolor_meta", {}).items() if k != "source"}
-    merged.update(meta or {})
-    merged["exported_from"] = str(spec)
-    save_model(model, out, meta=merged)
+    save_model(model, out, card=model.medcolor_card)
     return ExportResult(out, name, False, None)

@@ -23,6 +23,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from .card import ModelCard
 from .errors import UnknownModelError
 from .fileio import atomic_write
 
@@ -32,23 +33,25 @@ __all__ = ["save_model", "load_model", "read_config", "resolve_model", "list_pre
 PRETRAINED_DIR = Path(__file__).with_name("weights")
 # Alias -> shipped model name.
 ALIASES = {"default": "photo"}
-FORMAT_VERSION = 1
 
 
 def save_model(model: nn.Module, path: str | Path, meta: dict | None = None,
-               architecture: dict | None = None) -> Path:
-    """Write ``path`` (``.safetensors``) and its ``.json`` config; returns the safetensors path.
+               architecture: dict | None = None, card: ModelCard | None = None) -> Path:
+    """Write ``path`` (``.safetensors``) and its ``.json`` card; returns the safetensors path.
 
-    ``architecture`` defaults to ``model.medcolor_arch`` set by ``create_model``.
+    ``card`` is the model's :class:`~medcolor.card.ModelCard`; without one, a card
+    is built from ``architecture`` (default ``model.medcolor_arch`` set by
+    ``create_model``) and the card fields in ``meta``.
     """
     from safetensors.torch import save_file
 
-    arch = architecture or getattr(model, "medcolor_arch", None)
-    if arch is None:
-        raise ValueError("model has no architecture record; build it with medcolor.models.create_model")
+    if card is None:
+        arch = architecture or getattr(model, "medcolor_arch", None)
+        if arch is None:
+            raise ValueError("model has no architecture record; build it with medcolor.models.create_model")
+        card = ModelCard.from_config({"architecture": arch["name"], "kwargs": arch["kwargs"], "meta": meta or {}})
     path = Path(path).with_suffix(".safetensors")
-    config = {"format_version": FORMAT_VERSION, "architecture": arch["name"],
-              "kwargs": arch["kwargs"], "meta": meta or {}}
+    config = card.to_config()
     # safetensors refuses shared or non-contiguous storage; clone to be safe.
     state = {k: v.detach().cpu().contiguous().clone() for k, v in model.state_dict().items()}
     atomic_write(path, lambda p: save_file(state, str(p), metadata={"medcolor": json.dumps(config)}))
@@ -125,6 +128,7 @@ def load_model(spec: str | os.PathLike = "default", device: str | torch.device =
     if missing or unexpected:
         raise UnknownModelError(f"{path}: weights do not match architecture {config['architecture']!r} "
                                 f"(missing {len(missing)}, unexpected {len(unexpected)} tensors)")
+    model.medcolor_card = ModelCard.from_config(config)
     model.medcolor_meta = dict(config.get("meta", {}), source=str(path))
     model.medcolor_name = str(spec) if str(spec) in ALIASES or path.parent == PRETRAINED_DIR else path.stem
     return model.to(device).eval()

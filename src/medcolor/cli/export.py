@@ -1,7 +1,7 @@
 """``medcolor export MODEL -o FILE.onnx|FILE.safetensors``: export a colorizer.
 
-``.onnx`` gives an ONNX graph; ``.safetensors`` gives weights + JSON config with
-extra card metadata (``--meta key=value``), the form of the shipped models.
+``.onnx`` gives an ONNX graph; ``.safetensors`` gives the weights and the model's
+card unchanged (the form of the shipped models).
 """
 from __future__ import annotations
 
@@ -16,12 +16,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "export", help="export a model to ONNX or safetensors",
         description="Export a colorizer. To .onnx: input 'L' (B, 1, H, W) float32 L* in [0, 100], "
                     "output 'ab' (B, 2, H, W) a*b* in Lab units; batch, H and W are dynamic. "
-                    "To .safetensors: the trained weights plus a JSON config, with --meta added.")
+                    "To .safetensors: the trained weights and their model card, unchanged.")
     p.add_argument("model", help="registered architecture (random weights), shipped model name, "
                                  "training run directory or .safetensors path")
     p.add_argument("-o", "--output", required=True, help="output .onnx or .safetensors file")
-    p.add_argument("--meta", nargs="*", default=[], metavar="KEY=VALUE",
-                   help="metadata for a .safetensors export (values parsed as YAML), e.g. working_size=256")
     p.add_argument("--overwrite", action="store_true", help="replace an existing output file")
     p.add_argument("--opset", type=int, default=17, help="ONNX opset version (default 17)")
     p.add_argument("--no-check", action="store_true",
@@ -29,28 +27,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run)
 
 
-def _parse_meta(items: list[str]) -> dict:
-    import yaml
-
-    from ..errors import UsageError
-
-    meta = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise UsageError(f"--meta expects KEY=VALUE, got {item!r}")
-        try:
-            meta[key] = yaml.safe_load(value)
-        except yaml.YAMLError:  # free text such as a shell command is kept as a string
-            meta[key] = value
-    return meta
-
-
 def run(args: argparse.Namespace) -> int:
     from ..export import export_onnx, export_safetensors
 
     if args.output.lower().endswith(".safetensors"):
-        res = export_safetensors(args.model, args.output, meta=_parse_meta(args.meta), overwrite=args.overwrite)
+        res = export_safetensors(args.model, args.output, overwrite=args.overwrite)
         print(f"wrote {res.path} and {res.path.with_suffix('.json').name} ({res.model_name})")
         return 0
     res = export_onnx(args.model, args.output, overwrite=args.overwrite, opset=args.opset,

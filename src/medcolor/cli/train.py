@@ -22,7 +22,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--recipe", help="recipe name (see --list-recipes) or path to a YAML file")
     p.add_argument("--data", metavar="DIR", action="append",
                    help="folder of colour images (searched recursively); repeat for several folders")
-    p.add_argument("--val", metavar="DIR", help="validation folder (default: deterministic hash split of --data)")
+    p.add_argument("--val", metavar="DIR", action="append",
+                   help="validation folder; repeat for several sets, reported side by side (the first selects "
+                        "the best checkpoint and calibrates the decoding). Default: a hash split of --data")
     p.add_argument("--gray-dir", metavar="DIR", help="paired mode: grayscale inputs ...")
     p.add_argument("--color-dir", metavar="DIR", help="... matched by relative path with these colour targets")
     p.add_argument("--out", metavar="RUN_DIR", help="run directory to create")

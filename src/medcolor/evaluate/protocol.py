@@ -28,7 +28,7 @@ from ..color import NEAR_GRAY_CHROMA, NEAR_GRAY_QUANTILE, is_near_gray, lightnes
 from ..errors import InputError
 from ..io.formats import RASTER_EXTENSIONS
 
-__all__ = ["Sample", "GroundTruthSet", "load_ground_truth", "render_input", "protocol_text"]
+__all__ = ["Sample", "GroundTruthSet", "load_ground_truth", "load_files", "render_input", "protocol_text"]
 
 
 @dataclass
@@ -114,8 +114,14 @@ def load_ground_truth(root: str | Path, size: int | None = None, limit: int | No
     files = sorted(p for p in root.iterdir() if p.is_file() and p.suffix.lower() in RASTER_EXTENSIONS)
     if not files:
         raise InputError(root, f"no image files ({', '.join(RASTER_EXTENSIONS)}) in this folder")
+    return load_files(files, root=root, size=size, limit=limit, log=log)
+
+
+def load_files(files: list[Path], *, root: Path, size: int | None = None, limit: int | None = None,
+               log=None) -> GroundTruthSet:
+    """:func:`load_ground_truth` on a given list of files (e.g. a held-out part of a training folder)."""
     out = GroundTruthSet(root=root, samples=[], size=size)
-    for path in files:
+    for path in map(Path, files):
         if limit is not None and len(out.samples) >= limit:
             break
         try:

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from .metrics import compute_all
 from .protocol import Sample
 
-__all__ = ["ModelMethod", "RunResult", "run_methods", "grid_indices"]
+__all__ = ["ModelMethod", "RunResult", "run_methods", "grid_indices", "mean_metrics"]
 
 
 @dataclass
@@ -33,6 +34,7 @@ class ModelMethod:
     spec: str
     device: str = "auto"
     work_size: int | str | None = "auto"
+    model: Any = None  # an already loaded model (the trainer's validation); else loaded from ``spec``
 
     def __post_init__(self) -> None:
         from ..device import resolve_device
@@ -40,7 +42,8 @@ class ModelMethod:
         from ..weights import load_model
 
         self._device = resolve_device(self.device)
-        self.model = load_model(self.spec, device=self._device)
+        if self.model is None:
+            self.model = load_model(self.spec, device=self._device)
         # "auto": the size the model was trained for (from its card); None = native size
         self.working_size = model_working_size(self.model) if self.work_size == "auto" else self.work_size
 
@@ -118,3 +121,10 @@ def run_methods(samples: list[Sample], methods: list, grid: int = 6, log=None,
         if log:
             log(f"[{i + 1}/{len(samples)}] {sample.name} ({w}x{h})")
     return result
+
+
+def mean_metrics(result: RunResult, method: str) -> dict[str, float]:
+    """Mean of every numeric column of ``method``'s rows (what the reports' tables show)."""
+    rows = [r for r in result.rows if r["method"] == method]
+    keys = [k for k, v in rows[0].items() if isinstance(v, float) and k != "time_s"] if rows else []
+    return {k: float(np.mean([r[k] for r in rows])) for k in keys}

@@ -9,6 +9,9 @@ on) at every checkpoint, so a run directory is itself a loadable model.
 from __future__ import annotations
 
 import contextlib
+import datetime
+import shlex
+import sys
 import time
 import warnings
 from dataclasses import dataclass
@@ -17,21 +20,22 @@ from pathlib import Path
 import torch
 from torch.utils.data import DataLoader
 
+from ..card import ModelCard
 from ..errors import InputError, UsageError
-from ..hints import sample_counts, simulate_hints
 from ..fileio import atomic_write, remove_stale_temps
+from ..hints import sample_counts, simulate_hints
 from ..models import create_model, model_entry
 from ..weights import save_model
 from . import checkpoint as ckpt
 from .classification import CETarget, estimate_class_weights
 from .config import TrainConfig, to_dict
-from .data import StepSampler, TrainDataset, hash_split, load_val_batch, scan_folder, scan_pairs
+from .data import StepSampler, TrainDataset, hash_split, scan_folder, scan_pairs
 from .distributed import DistInfo, all_reduce_mean, barrier, broadcast_object, unwrap, wrap_ddp
 from .ema import ModelEMA
 from .monitor import Monitor
 from .optim import amp_dtype, build_optimizer, build_scheduler
 from .steps import GeneratorHarness, LossComputer, to_lab_batch
-from .validate import image_grid, validate
+from .validate import calibrate_temperature, image_grid, load_val_sets, validate, zero_chroma
 
 __all__ = ["DataSources", "Trainer"]
 
@@ -58,9 +62,13 @@ class DataSources:
     """Where the images come from (stored in checkpoints so ``--resume`` needs no paths)."""
 
     data: str | list[str] | None = None  # folder(s) of colour images
-    val: str | None = None  # validation folder; None = deterministic hash split of `data`
+    val: str | list[str] | None = None  # validation folder(s); None = deterministic hash split of `data`
     gray_dir: str | None = None  # paired mode: gray inputs ...
     color_dir: str | None = None  # ... matched by relative path with colour targets
+
+
+def _as_list(value: str | list[str] | None) -> list[str]:
+    return [] if not value else [value] if isinstance(value, str) else list(value)
 
 
 def _scan(cfg: TrainConfig, src: DataSources) -> tuple[list, list, list[str]]:
@@ -70,8 +78,7 @@ def _scan(cfg: TrainConfig, src: DataSources) -> tuple[list, list, list[str]]:
             raise UsageError("paired mode needs both --gray-dir and --color-dir")
         scanned = scan_pairs(src.gray_dir, src.color_dir, thr)
     elif src.data:
-        folders = [src.data] if isinstance(src.data, str) else list(src.data)
-        scans = [scan_folder(f, thr, "data") for f in folders]
+        scans = [scan_folder(f, thr, "data") for f in _as_list(src.data)]
         scanned = scans[0]
         for extra in scans[1:]:
             scanned.samples += extra.samples
@@ -81,9 +88,9 @@ def _scan(cfg: TrainConfig, src: DataSources) -> tuple[list, list, list[str]]:
         raise UsageError("give --data DIR (colour images) or --gray-dir and --color-dir")
     lines = [scanned.summary("train data")]
     if src.val:
-        val_scan = scan_folder(src.val, thr, "validation")
-        train, val = scanned.samples, val_scan.samples
-        lines.append(val_scan.summary("validation data"))
+        train, val = scanned.samples, []
+        for folder in _as_list(src.val):
+            lines.append(scan_folder(folder, thr, "validation").summary(f"validation set {Path(folder).name}"))
     else:
         train, val = hash_split(scanned.samples, cfg.data.val_fraction)
         lines.append(f"no --val: hash split gives {len(train)} training and {len(val)} validation images")
@@ -121,7 +128,12 @@ class Trainer:
                                  # own generator: creating an iterator must not draw from the global RNG,
                                  # or a resumed run's dropout stream would shift
                                  generator=torch.Generator().manual_seed(cfg.seed))
-        self.val = load_val_batch(val, cfg.data.size, cfg.data.val_max_images) if info.is_main and val else None
+        self.val_sets = (load_val_sets(_as_list(sources.val), [s.color for s in val], cfg.data.val_max_images)
+                         if info.is_main else {})
+        self.zero_chroma: dict = {}
+        self.calibration: dict = {}
+        self.commands: list[str] = [shlex.join(["medcolor", *sys.argv[1:]])] if info.is_main else []
+        self.elapsed, self._t_start = 0.0, time.perf_counter()
         # --- models
         if model_entry(cfg.model.name).kind != "colorizer":
             raise UsageError(f"model {cfg.model.name!r} is not a colorizer")
@@ -155,6 +167,7 @@ class Trainer:
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp == torch.float16)
         self.ema = ModelEMA(self.model, cfg.ema) if cfg.ema > 0 else None
         self.step, self.best, self._best_pending = 0, float("inf"), False
+        self.last_metrics: dict = {}
         if resume is not None:
             self._load_state(resume)
 
@@ -162,7 +175,9 @@ class Trainer:
     def _payload(self) -> dict:
         p = {"format": 1, "config": to_dict(self.cfg), "sources": vars(self.sources).copy(),
              "model": self.model.state_dict(), "opt_g": self.opt_g.state_dict(), "sched_g": self.sched_g.state_dict(),
-             "scaler": self.scaler.state_dict(), "rng": ckpt.rng_state(), "best": self.best}
+             "scaler": self.scaler.state_dict(), "rng": ckpt.rng_state(), "best": self.best,
+             "zero_chroma": self.zero_chroma, "commands": self.commands, "elapsed": self._elapsed(),
+             "last_metrics": self.last_metrics}
         if self.disc is not None:
             p.update(disc=unwrap(self.disc).state_dict(), opt_d=self.opt_d.state_dict(), sched_d=self.sched_d.state_dict())
         if self.ema is not None:
@@ -181,25 +196,51 @@ class Trainer:
         if self.ema is not None and "ema" in p:
             self.ema.load_state_dict(p["ema"])
         self.step, self.best = int(p["step"]), float(p.get("best", float("inf")))
+        self.zero_chroma = p.get("zero_chroma", {})
+        self.commands = list(p.get("commands", [])) + self.commands
+        self.elapsed = float(p.get("elapsed", 0.0))
+        self.last_metrics = p.get("last_metrics", {})
         ckpt.set_rng_state(p["rng"])
 
     def export_model(self) -> torch.nn.Module:
         """The network to validate and export: the EMA copy when EMA is on."""
         return self.ema.module if self.ema is not None else self.model
 
+    def _elapsed(self) -> float:
+        return self.elapsed + time.perf_counter() - self._t_start
+
+    def card(self, selected: str = "last") -> ModelCard:
+        """The model card of the weights exported now (written beside them at every checkpoint)."""
+        cfg, net = self.cfg, self.export_model()
+        kwargs = {k: v for k, v in net.medcolor_arch["kwargs"].items()}
+        if hasattr(net, "T"):
+            kwargs["T"] = float(net.T)
+        rounded = {s: {k: round(v, 4) for k, v in m.items()} for s, m in self.last_metrics.items()}
+        return ModelCard(
+            architecture=net.medcolor_arch["name"], kwargs=kwargs, working_size=cfg.working_size,
+            description=cfg.description, recipe=cfg.recipe, commands=self.commands,
+            data={"train": _as_list(self.sources.data) or _as_list(self.sources.color_dir),
+                  "val": _as_list(self.sources.val) or ["held-out part of the training data"]},
+            compute={"device": str(self.device), "world_size": self.info.world_size,
+                     "threads": torch.get_num_threads(), "wall_s": round(self._elapsed(), 1),
+                     "images_seen": self.step * cfg.batch_size * cfg.grad_accum * self.info.world_size,
+                     "date": datetime.date.today().isoformat()},
+            step=self.step, selected=selected, validation=rounded,
+            zero_chroma={s: {k: round(v, 4) for k, v in m.items()} for s, m in self.zero_chroma.items()},
+            calibration=self.calibration)
+
     def _checkpoint(self, mon: Monitor, metrics: dict[str, float]) -> None:
         if self.info.is_main:
             path = ckpt.save_checkpoint(self.run_dir, self.step, self._payload())
-            meta = {"recipe": self.cfg.recipe, "step": self.step, "trainer": "medcolor train",
-                    **{k: round(v, 4) for k, v in metrics.items()}}
             if self._best_pending:  # validation at this step was the best so far
                 ckpt.mark_best(self.run_dir, path)
                 # RUN/best is itself a model (early stopping): medcolor colorize --model RUN/best
+                first = next(iter(self.val_sets), "validation")
                 save_model(self.export_model(), self.run_dir / "best" / "model.safetensors",
-                           meta={**meta, "selected": "best validation deltaE2000 so far"})
+                           card=self.card(selected=f"best deltae2000 on {first} so far"))
                 self._best_pending = False
             ckpt.prune_checkpoints(self.run_dir, self.cfg.keep_last)
-            save_model(self.export_model(), self.run_dir / "model.safetensors", meta=meta)
+            save_model(self.export_model(), self.run_dir / "model.safetensors", card=self.card())
             mon.record("checkpoint", self.step, {"path": str(path)})
         barrier(self.info)
 
@@ -293,20 +334,39 @@ class Trainer:
         self.scaler.step(opt)
 
     def _validate(self, mon: Monitor) -> dict[str, float]:
-        if not self.info.is_main or self.val is None:
+        if not self.info.is_main or not self.val_sets:
             return {}
-        metrics, preview = validate(self.export_model(), self.val, self.device, self.cfg.batch_size)
+        nested, preview = validate(self.export_model(), self.val_sets, working_size=self.cfg.working_size,
+                                   device=self.device)
+        self.last_metrics = nested
+        metrics = {f"val/{s}/{k}": v for s, m in nested.items() for k, v in m.items()}
         mon.record("val", self.step, metrics)
         mon.scalars(self.step, metrics)
-        mon.image("val/gray_pred_target", self.step, image_grid(preview))
-        mon.message(f"step {self.step}: " + ", ".join(f"{k[4:]} {v:.4f}" for k, v in metrics.items()))
-        if metrics["val/deltae2000"] < self.best:
-            self.best = metrics["val/deltae2000"]
+        if preview.numel():
+            mon.image("val/gray_pred_target", self.step, image_grid(preview))
+        for s, m in nested.items():
+            mon.message(f"step {self.step} {s}: psnr {m['psnr']:.3f}, deltae2000 {m['deltae2000']:.3f}, "
+                        f"colorfulness ratio {m['colorfulness_ratio']:.3f} "
+                        f"(zero chroma {self.zero_chroma.get(s, {}).get('deltae2000', float('nan')):.3f})")
+        score = next(iter(nested.values()))["deltae2000"]  # selection: the first validation set
+        if score < self.best:
+            self.best = score
             if self.step % self.cfg.ckpt_every == 0 or self.step == self.cfg.steps:
                 self._best_pending = True  # the checkpoint written next at this step becomes best.pt
             else:
                 ckpt.save_checkpoint(self.run_dir, self.step, self._payload(), best=True)
         return metrics
+
+    def _calibrate(self, mon: Monitor) -> None:
+        """Choose the decoding temperature on the first validation set (models with ``T``)."""
+        net = self.export_model()
+        if not self.info.is_main or not self.val_sets or not hasattr(net, "T"):
+            return
+        name, samples = next(iter(self.val_sets.items()))
+        self.calibration = dict(calibrate_temperature(net, samples, working_size=self.cfg.working_size,
+                                                      device=self.device), set=name)
+        mon.record("calibration", self.step, self.calibration)
+        mon.message(f"calibrated the decoding temperature on {name}: T = {self.calibration['T']}")
 
     def run(self, resumed: bool = False) -> dict[str, float]:
         """Train until ``cfg.steps``; returns the last validation metrics (rank 0)."""
@@ -325,9 +385,9 @@ class Trainer:
                 mon.record("resume" if resumed else "start", self.step,
                            {"recipe": cfg.recipe, "world_size": info.world_size, "device": str(self.device),
                             "data": self.data_lines})
-                if not resumed and self.val is not None:
-                    base, _ = validate(None, self.val, self.device, cfg.batch_size)
-                    mon.record("baseline_zero_chroma", 0, base)
+                if not self.zero_chroma and self.val_sets:
+                    self.zero_chroma = zero_chroma(self.val_sets)
+                    mon.record("baseline_zero_chroma", self.step, self.zero_chroma)
             metrics: dict[str, float] = {}
             batches = self.batches(self.step * cfg.grad_accum)
             t0, done, images = time.perf_counter(), 0, cfg.batch_size * cfg.grad_accum * info.world_size
@@ -343,6 +403,8 @@ class Trainer:
                     mon.record("train", self.step, logs)
                     mon.scalars(self.step, logs)
                 final = self.step == cfg.steps
+                if final:
+                    self._calibrate(mon)
                 if self.step % cfg.val_every == 0 or final:
                     metrics = self._validate(mon) or metrics
                 if self.step % cfg.ckpt_every == 0 or final:

@@ -1,98 +1,128 @@
-"""Validation during training: PSNR, SSIM and ΔE2000 on uint8 RGB, plus image grids.
+"""Validation during training, through the same prediction and metrics path as ``medcolor evaluate``.
 
-The metrics follow the definitions of :mod:`medcolor.evaluate.metrics`:
-PSNR on uint8 RGB (data range 255), SSIM of Wang et al. (Gaussian window
-sigma 1.5, via ``skimage.metrics.structural_similarity``) and mean CIEDE2000
-(``skimage.color.deltaE_ciede2000``) on Lab from :mod:`medcolor.color`.
-Prediction joins the model's a*b* with the input's L*
-and converts to sRGB with clipping, at the validation size.
+Each validation set is loaded by the evaluation protocol
+(:mod:`medcolor.evaluate.protocol`: native size, near-gray images skipped,
+the gray input rendered from the ground truth's L*), the model colorizes it
+through :class:`~medcolor.evaluate.runner.ModelMethod` at its working size,
+and :func:`~medcolor.evaluate.metrics.compute_all` scores it.  So the trainer
+and ``medcolor evaluate --data SET --models RUN`` report the same numbers for
+the same model and images.
+
+After training, models that decode a predicted distribution (a ``T``
+attribute: the annealed-mean temperature) are *calibrated*: ``T`` is chosen on
+the first validation set as the one with the lowest ΔE2000 among those whose
+colourfulness ratio is at least :data:`MIN_COLORFULNESS_RATIO`, and the whole
+curve is recorded in the model's card.
 """
 from __future__ import annotations
 
-import math
+from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
-from ..color import lab_to_rgb, rgb_to_lab_np
-from .steps import LabBatch, to_lab_batch
+from ..evaluate.baselines import build_baselines
+from ..evaluate.protocol import Sample, load_files, load_ground_truth
+from ..evaluate.runner import ModelMethod, mean_metrics, run_methods
 
-__all__ = ["predict_rgb", "image_metrics", "validate", "image_grid"]
+__all__ = ["load_val_sets", "validate", "zero_chroma", "calibrate_temperature", "image_grid",
+           "TEMPERATURES", "MIN_COLORFULNESS_RATIO"]
 
-
-def _psnr(gt: np.ndarray, pred: np.ndarray) -> float:
-    mse = float(np.mean((gt.astype(np.float64) - pred.astype(np.float64)) ** 2))
-    return 100.0 if mse == 0 else min(100.0, 10.0 * math.log10(255.0 ** 2 / mse))
-
-
-def _ssim(gt: np.ndarray, pred: np.ndarray) -> float:
-    from skimage.metrics import structural_similarity
-
-    return float(structural_similarity(gt, pred, channel_axis=-1, gaussian_weights=True, sigma=1.5,
-                                       use_sample_covariance=False, data_range=255))
+# Annealed-mean temperatures tried by the calibration (1.0 = the mean of the distribution).
+TEMPERATURES = (0.3, 0.4, 0.5, 0.65, 0.8, 1.0)
+# The calibration keeps colour at least this vivid relative to the ground truth.
+MIN_COLORFULNESS_RATIO = 0.6
+_PREVIEW = 160  # side of the preview tiles (pixels)
 
 
-def _delta_e2000(gt: np.ndarray, pred: np.ndarray) -> float:
-    from skimage.color import deltaE_ciede2000
+def _set_name(folder: str, taken: dict) -> str:
+    p = Path(folder)
+    name = p.name
+    return name if name not in taken else f"{p.parent.name}/{p.name}"
 
-    return float(np.mean(deltaE_ciede2000(rgb_to_lab_np(gt), rgb_to_lab_np(pred), channel_axis=-1)))
+
+def load_val_sets(folders: list[str], held_out: list[str] | None = None,
+                  limit: int | None = None) -> dict[str, list[Sample]]:
+    """``{set name: samples}``: one set per validation folder, or the held-out training files.
+
+    Set names are the folders' base names (parent/base when two clash); the held-out
+    part of the training data is called ``held-out``.
+    """
+    sets: dict[str, list[Sample]] = {}
+    for folder in folders:
+        sets[_set_name(folder, sets)] = load_ground_truth(folder, limit=limit).samples
+    if held_out:
+        sets["held-out"] = load_files(sorted(held_out), root=Path(held_out[0]).parent, limit=limit).samples
+    return {k: v for k, v in sets.items() if v}
 
 
-def _to_uint8(rgb: torch.Tensor) -> np.ndarray:
-    """``(N, 3, H, W)`` in [0, 1] -> ``(N, H, W, 3)`` uint8."""
-    return (rgb.clamp(0, 1) * 255.0).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
+def _score(method, samples: list[Sample], grid: int = 0):
+    result = run_methods(samples, [method], grid=grid)
+    return mean_metrics(result, method.name), result
 
 
 @torch.no_grad()
-def predict_rgb(model: nn.Module, batch: LabBatch) -> torch.Tensor:
-    """sRGB ``(N, 3, H, W)`` in [0, 1]: the input L* with the model's a*b* (``model=None``: zero chroma)."""
-    ab = torch.zeros_like(batch.ab) if model is None else model(batch.L).float()  # (N, 2, H, W)
-    return lab_to_rgb(torch.cat([batch.L, ab], dim=1))
+def validate(model: nn.Module, sets: dict[str, list[Sample]], *, working_size: int | None,
+             device: torch.device) -> tuple[dict[str, dict[str, float]], torch.Tensor]:
+    """Mean metrics of ``model`` on every set, and a preview of the first set.
+
+    Returns:
+        ``({set: {metric: mean}}, preview)`` where ``preview`` is ``(3K, 3, 160, 160)``
+        in [0, 1]: input gray, prediction, target for up to K = 4 images.
+    """
+    was_training = model.training
+    model.eval()
+    method = ModelMethod("model", spec="", device=str(device), work_size=working_size, model=model)
+    out, preview = {}, torch.zeros(0, 3, _PREVIEW, _PREVIEW)
+    try:
+        for i, (name, samples) in enumerate(sets.items()):
+            out[name], result = _score(method, samples, grid=4 if i == 0 else 0)
+            if i == 0:
+                preview = _preview(result.grid)
+    finally:
+        model.train(was_training)
+    return out, preview
 
 
-def image_metrics(gt: np.ndarray, pred: np.ndarray) -> dict[str, list[float]]:
-    """Per-image PSNR, SSIM and ΔE2000 of uint8 ``(N, H, W, 3)`` arrays."""
-    out: dict[str, list[float]] = {"psnr": [], "ssim": [], "deltae2000": []}
-    for g, p in zip(gt, pred):
-        out["psnr"].append(_psnr(g, p))
-        out["ssim"].append(_ssim(g, p))
-        out["deltae2000"].append(_delta_e2000(g, p))
+def zero_chroma(sets: dict[str, list[Sample]]) -> dict[str, dict[str, float]]:
+    """The gray baseline's metrics on every set (what a model must beat)."""
+    out = {}
+    for name, samples in sets.items():
+        (method,) = build_baselines(["zero-chroma"], samples)
+        out[name] = _score(method, samples)[0]
     return out
 
 
 @torch.no_grad()
-def validate(model: nn.Module | None, val: dict[str, torch.Tensor], device: torch.device,
-             batch_size: int = 8) -> tuple[dict[str, float], torch.Tensor]:
-    """Mean metrics of ``model`` on the preloaded validation batch.
+def calibrate_temperature(model: nn.Module, samples: list[Sample], *, working_size: int | None,
+                          device: torch.device) -> dict:
+    """Choose the annealed-mean temperature ``model.T`` on ``samples`` (sets it) and return the curve.
 
-    Args:
-        model: the colorizer (``None`` scores zero chroma, the gray baseline).
-        val: ``{"rgb": (N, 3, S, S) uint8, "gray": optional (N, 1, S, S) uint8}``.
-
-    Returns:
-        ``({"val/psnr", "val/ssim", "val/deltae2000"}, preview)`` where ``preview``
-        is ``(min(N, 4) * 3, 3, S, S)`` in [0, 1]: input gray, prediction, target.
+    Returns ``{"T": chosen, "rule": ..., "curve": [{"T", "deltae2000", "psnr", "colorfulness_ratio"}]}``.
     """
-    was_training = model.training if model is not None else False
-    if model is not None:
-        model.eval()
-    scores: dict[str, list[float]] = {"psnr": [], "ssim": [], "deltae2000": []}
-    preview = []
-    n = val["rgb"].shape[0]
-    for i in range(0, n, batch_size):
-        chunk = {k: v[i:i + batch_size] for k, v in val.items()}
-        lab = to_lab_batch(chunk, device)
-        pred = predict_rgb(model, lab)  # (b, 3, S, S)
-        for k, v in image_metrics(_to_uint8(lab.rgb), _to_uint8(pred)).items():
-            scores[k].extend(v)
-        if i == 0:
-            gray = lab_to_rgb(torch.cat([lab.L, torch.zeros_like(lab.ab)], dim=1))
-            for j in range(min(4, pred.shape[0])):
-                preview += [gray[j], pred[j], lab.rgb[j]]
-    if model is not None and was_training:
-        model.train()
-    return {f"val/{k}": float(np.mean(v)) for k, v in scores.items()}, torch.stack(preview).cpu()
+    original = float(model.T)
+    curve = []
+    for t in TEMPERATURES:
+        model.T = t
+        m = validate(model, {"calibration": samples}, working_size=working_size, device=device)[0]["calibration"]
+        curve.append({"T": t, "deltae2000": round(m["deltae2000"], 3), "psnr": round(m["psnr"], 3),
+                      "colorfulness_ratio": round(m["colorfulness_ratio"], 3)})
+    vivid = [c for c in curve if c["colorfulness_ratio"] >= MIN_COLORFULNESS_RATIO]
+    best = min(vivid or curve, key=lambda c: c["deltae2000"])
+    model.T = best["T"] if curve else original
+    return {"T": model.T, "curve": curve,
+            "rule": f"lowest deltaE2000 with colourfulness ratio >= {MIN_COLORFULNESS_RATIO}"}
+
+
+def _preview(grid: dict[str, dict[str, np.ndarray]]) -> torch.Tensor:
+    tiles = []
+    for images in list(grid.values())[:4]:
+        for key in ("input", "model", "ground truth"):
+            t = torch.from_numpy(images[key]).permute(2, 0, 1)[None].float() / 255.0
+            tiles.append(F.interpolate(t, size=(_PREVIEW, _PREVIEW), mode="bilinear", antialias=True)[0])
+    return torch.stack(tiles) if tiles else torch.zeros(0, 3, _PREVIEW, _PREVIEW)
 
 
 def image_grid(preview: torch.Tensor) -> torch.Tensor:
