@@ -1,4 +1,4 @@
-"""Equal-budget bake-off of the training recipes (issue 8, item 1).
+"""Equal-budget bake-off of the training recipes.
 
 Every recipe is trained with ``medcolor train`` on the same data, for the same
 number of training images seen (``--steps`` x ``--batch-size``), at the same

@@ -1,4 +1,4 @@
-"""Speed of applying the default model (issue 2, item 10).
+"""Speed of applying the default model.
 
 Reports, on the current machine:
   * model forward images/s at 256x256 and 512x512 (batch 8, fp32, inference mode);

@@ -1,4 +1,4 @@
-"""Cost of ``medcolor evaluate`` (issue 5).
+"""Cost of ``medcolor evaluate``.
 
 Reports, on the current machine:
   * seconds to compute every per-image metric (PSNR, SSIM, CIEDE2000, ab RMSE,

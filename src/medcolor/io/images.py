@@ -29,9 +29,9 @@ from .windowing import display_values
 
 __all__ = ["open_image_file", "read_image", "read_tiff", "write_image", "encode_png", "ZLIB_LEVEL"]
 
-#: Deflate level for PNG and TIFF output.  Level 1 writes a colorized 2k x 2k X-ray in
-#: ~0.4 s instead of ~1.7 s at Pillow's default 6, for ~25 % larger files
-#: (benchmarks/bench_io.py); it keeps ``medcolor colorize`` within its 2 s target.
+#: Deflate level for PNG and TIFF output.  Level 1 encodes much faster than Pillow's
+#: default 6 for somewhat larger files; benchmarks/bench_io.py times the level-1 write
+#: of a colorized 2k x 2k X-ray, which keeps ``medcolor colorize`` within its 2 s target.
 ZLIB_LEVEL = 1
 
 
