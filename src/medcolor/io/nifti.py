@@ -131,8 +131,11 @@ class NiftiSource(ImageSource):
             meta.warn("RGB NIfTI converted to gray (luminance)")
 
     # ------------------------------------------------------------ decoding
-    def _slices(self) -> Iterator[np.ndarray]:
-        """Stored ``(X, Y)`` slices along axis 2 in file order (scaled values; RGB24 -> gray in 0..255)."""
+    def _slices(self, wanted: set[int] | None = None) -> Iterator[np.ndarray]:
+        """Stored ``(X, Y)`` slices along axis 2 in file order (scaled values; RGB24 -> gray in 0..255).
+
+        With ``wanted``, only those slices are yielded (the others are skipped, not converted).
+        """
         from nibabel.volumeutils import apply_read_scaling
 
         x, y, z = self._xyz
@@ -141,7 +144,13 @@ class NiftiSource(ImageSource):
         try:
             with _open_stream(self.path) as f:
                 f.seek(int(self._header.get_data_offset()))
-                for _ in range(z):
+                for k in range(z):
+                    if wanted is not None:
+                        if k > max(wanted):
+                            return
+                        if k not in wanted:
+                            f.read(nbytes)  # one large read: gzip seek() goes 8 KiB at a time
+                            continue
                     buf = f.read(nbytes)
                     if len(buf) != nbytes:
                         raise EOFError(f"the data ends after {len(buf)} of {nbytes} bytes of a slice")
@@ -153,6 +162,13 @@ class NiftiSource(ImageSource):
                         yield np.asarray(apply_read_scaling(raw, slope, inter), dtype=np.float32)
         except (OSError, EOFError, ValueError, zlib.error) as exc:
             raise InputError(self.path, f"corrupt or truncated NIfTI data ({type(exc).__name__}: {exc})") from None
+
+    def _iter_picks(self, picks: list[int]) -> Iterator[np.ndarray]:
+        if self._whole:
+            yield from super()._iter_picks(picks)
+            return
+        for s in self._slices(set(picks)):
+            yield np.ascontiguousarray(s.T[::-1])
 
     def _load(self) -> np.ndarray:
         """The whole volume as display-ordered raw frames ``(F, H, W)`` (axis 0/1 and RGB24 only)."""
