@@ -29,7 +29,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
         description="Colorize the L* of every colour image in GT_DIR with each model and baseline, "
                     "score PSNR, SSIM, CIEDE2000, ab RMSE, colourfulness and luminance error, "
                     "and write a report (CSV, JSON, Markdown, HTML).")
-    p.add_argument("--data", required=True, metavar="GT_DIR", help="folder of colour ground-truth images")
+    p.add_argument("--data", required=True, metavar="GT_DIR", action="append",
+                   help="folder of colour ground-truth images; repeat to report several sets side by side "
+                        "(one report per set in OUT/SET, and OUT/summary.md)")
     p.add_argument("--models", nargs="*", default=[], metavar="MODEL",
                    help="shipped model names, .safetensors files or training run directories; "
                         "each is reported under the string given here")
@@ -75,7 +77,16 @@ def run(args: argparse.Namespace) -> int:
         data=args.data, out=args.out, models=list(args.models), baselines=_parse_baselines(args.baselines),
         size=args.size, work_size=args.work_size, device=args.device, limit=args.limit,
         seed=args.seed, grid=args.grid, overwrite=args.overwrite)
-    result = evaluate(config, log=lambda msg: print(msg, file=sys.stderr))
+    log = lambda msg: print(msg, file=sys.stderr)  # noqa: E731
+    if len(args.data) > 1:
+        from ..evaluate import evaluate_sets, side_by_side
+
+        results = evaluate_sets(config, args.data, log=log)
+        print(side_by_side({name: r.summary for name, r in results.items()}))
+        print(f"reports written to {config.out} (summary.md, one folder per set)")
+        return 1 if any(r.unreadable for r in results.values()) else 0
+    config.data = args.data[0]
+    result = evaluate(config, log=log)
     print(result.table_markdown)
     print(f"report written to {result.out_dir}")
     # exit 1 when some files could not be read (they are listed in the report)

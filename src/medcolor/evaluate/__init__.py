@@ -11,8 +11,8 @@ Modules: :mod:`.protocol` (ground truth and inputs), :mod:`.metrics`
 """
 from __future__ import annotations
 
-from .api import EvalConfig, EvalResult, evaluate
+from .api import EvalConfig, EvalResult, evaluate, evaluate_sets, side_by_side
 from .metrics import METRICS, ab_rmse, colorfulness, compute_all, delta_e2000, max_delta_l, psnr, ssim
 
-__all__ = ["EvalConfig", "EvalResult", "evaluate", "METRICS", "compute_all", "psnr", "ssim",
+__all__ = ["EvalConfig", "EvalResult", "evaluate", "evaluate_sets", "side_by_side", "METRICS", "compute_all", "psnr", "ssim",
            "delta_e2000", "ab_rmse", "colorfulness", "max_delta_l"]

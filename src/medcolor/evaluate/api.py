@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import shlex
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..errors import InputError, MedcolorError, UsageError
@@ -11,7 +11,7 @@ from .protocol import load_ground_truth, protocol_text
 from .report import REPORT_FILES, Stat, markdown_table, write_report
 from .runner import ModelMethod, run_methods
 
-__all__ = ["EvalConfig", "EvalResult", "evaluate"]
+__all__ = ["EvalConfig", "EvalResult", "evaluate", "evaluate_sets", "side_by_side"]
 
 
 @dataclass
@@ -19,7 +19,7 @@ class EvalConfig:
     """What ``medcolor evaluate`` was asked to do.
 
     Attributes:
-        data: folder of colour ground-truth images.
+        data: folder of colour ground-truth images (several: see :func:`evaluate_sets`).
         out: report folder.
         models: model specs (shipped name, ``.safetensors``, run dir); each is
             reported under this exact string.
@@ -50,7 +50,9 @@ class EvalConfig:
 
     def command_line(self) -> str:
         """The ``medcolor evaluate`` command that reproduces this run (printed in the report)."""
-        parts = ["medcolor", "evaluate", "--data", str(self.data)]
+        parts = ["medcolor", "evaluate"]
+        for folder in self.data if isinstance(self.data, (list, tuple)) else [self.data]:
+            parts += ["--data", str(folder)]
         if self.models:
             parts += ["--models", *self.models]
         parts += ["--baselines", ",".join(dict.fromkeys(["zero-chroma", *self.baselines]))]
@@ -147,3 +149,45 @@ def evaluate(config: EvalConfig, log=None) -> EvalResult:
     stats = write_report(out, result.rows, result.grid, info)
     return EvalResult(out_dir=out, stats=stats, grayscale=gtset.grayscale, unreadable=gtset.unreadable,
                       table_markdown=markdown_table(stats))
+
+
+def _set_names(folders: list[str | Path]) -> list[str]:
+    names: list[str] = []
+    for f in map(Path, folders):
+        names.append(f.name if f.name not in names else f"{f.parent.name}-{f.name}")
+    return names
+
+
+def side_by_side(summaries: dict[str, dict[str, dict[str, float]]],
+                 columns: tuple[str, ...] = ("deltae2000", "psnr", "colorfulness_ratio")) -> str:
+    """Markdown table: one row per method, ``columns`` of every set next to each other."""
+    from .report import LABELS
+
+    sets = list(summaries)
+    methods = list(dict.fromkeys(m for s in sets for m in summaries[s]))
+    head = "| method | " + " | ".join(f"{s}: {LABELS[c].replace('|', chr(92) + '|')}"
+                                     for s in sets for c in columns) + " |"
+    lines = [head, "|---|" + "---:|" * (len(sets) * len(columns))]
+    for m in methods:
+        cells = [f"{summaries[s][m][c]:.2f}" if m in summaries[s] else "-" for s in sets for c in columns]
+        lines.append(f"| {m} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def evaluate_sets(config: EvalConfig, folders: list[str | Path], log=None) -> dict[str, EvalResult]:
+    """:func:`evaluate` on several ground-truth folders: one report per set in ``out/SET``, plus
+    ``out/summary.json`` (``{set: {method: {metric: mean}}}``) and ``out/summary.md`` side by side."""
+    import json
+
+    from ..fileio import atomic_write
+
+    out = Path(config.out)
+    results = {}
+    for name, folder in zip(_set_names(folders), folders):
+        results[name] = evaluate(replace(config, data=folder, out=out / name), log=log)
+    summaries = {name: r.summary for name, r in results.items()}
+    atomic_write(out / "summary.json", lambda p: p.write_text(json.dumps(summaries, indent=2) + "\n"))
+    command = replace(config, data=list(folders)).command_line()
+    text = f"# Evaluation on {len(folders)} sets\n\n`{command}`\n\n{side_by_side(summaries)}\n"
+    atomic_write(out / "summary.md", lambda p: p.write_text(text))
+    return results

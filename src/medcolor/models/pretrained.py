@@ -185,6 +185,10 @@ def load_pretrained_encoder(encoder: nn.Module, variant: str, weights: str | Pat
     """
     state = efficientnet_lite_state(variant, encoder, weights)
     try:
-        encoder.load_state_dict(state)
+        missing, unexpected = encoder.load_state_dict(state, strict=False)
     except RuntimeError as exc:
         raise MedcolorError(f"efficientnet_{variant}: weights do not fit ({str(exc).splitlines()[-1].strip()})") from None
+    missing = [k for k in missing if not k.startswith("classifier.")]  # the ImageNet head is not used
+    if missing or unexpected:
+        raise MedcolorError(f"efficientnet_{variant}: weights do not fit ({len(missing)} missing, "
+                            f"{len(unexpected)} unexpected tensors, e.g. {(missing + unexpected)[0]})")

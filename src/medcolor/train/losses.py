@@ -123,8 +123,39 @@ def _vgg_state_dict(arch: str, weights: str) -> dict[str, torch.Tensor] | None:
         raise MedcolorError(f"{path}: cannot read VGG weights ({type(exc).__name__}: {exc})") from None
 
 
+def _vgg_features(cfg: PerceptualConfig) -> nn.Sequential:
+    """torchvision's VGG feature stack ("D" = VGG-16, "E" = VGG-19); the classifier is never built."""
+    from torchvision.models.vgg import cfgs, make_layers
+
+    if cfg.arch not in VGG_FILES:
+        raise ValueError(f"unknown VGG {cfg.arch!r} (TrainConfig.validate admits only {VGG_ARCHS})")
+    state = _vgg_state_dict(cfg.arch, cfg.weights)
+    features = make_layers(cfgs["D" if cfg.arch == "vgg16" else "E"])
+    if state is not None:
+        feats = {k[len("features."):]: v for k, v in state.items() if k.startswith("features.")}
+        try:
+            features.load_state_dict(feats)
+        except RuntimeError:
+            raise MedcolorError(f"{cfg.weights}: not torchvision {cfg.arch} weights") from None
+    return features
+
+
+def _efficientnet_features(cfg: PerceptualConfig) -> nn.Sequential:
+    """Stem and blocks of an ImageNet EfficientNet-Lite (the effcolor encoder), as one sequence."""
+    import timm
+
+    from ..models.pretrained import load_pretrained_encoder
+
+    net = timm.create_model(cfg.arch, pretrained=False)
+    if cfg.weights != "random":
+        load_pretrained_encoder(net, cfg.arch.split("_")[1], None if cfg.weights == "imagenet" else cfg.weights)
+    return nn.Sequential(net.conv_stem, net.bn1, *net.blocks)
+
+
 class PerceptualLoss(nn.Module):
-    """L1 distance between frozen VGG conv features of two sRGB images ``(B, 3, H, W)`` in [0, 1].
+    """L1 distance between frozen ImageNet features (VGG or EfficientNet-Lite) of two sRGB images.
+
+    Inputs are ``(B, 3, H, W)`` in [0, 1].
 
     ``cfg.weights == "random"`` uses an untrained VGG: meant only for tests that
     must run offline; real training needs ImageNet weights.
@@ -132,21 +163,11 @@ class PerceptualLoss(nn.Module):
 
     def __init__(self, cfg: PerceptualConfig) -> None:
         super().__init__()
-        from torchvision.models.vgg import cfgs, make_layers
-
-        if cfg.arch not in VGG_FILES:
-            raise ValueError(f"unknown VGG {cfg.arch!r} (TrainConfig.validate admits only {VGG_ARCHS})")
-        state = _vgg_state_dict(cfg.arch, cfg.weights)
-        # torchvision's VGG feature stack only (configurations "D" = VGG-16, "E" = VGG-19): the
-        # 120M-parameter classifier is never built.
-        features = make_layers(cfgs["D" if cfg.arch == "vgg16" else "E"])
-        if state is not None:
-            feats = {k[len("features."):]: v for k, v in state.items() if k.startswith("features.")}
-            try:
-                features.load_state_dict(feats)
-            except RuntimeError:
-                raise MedcolorError(f"{cfg.weights}: not torchvision {cfg.arch} weights") from None
-        self.layers = sorted(int(i) for i in cfg.layers)
+        if cfg.arch.startswith("efficientnet_lite"):
+            features, offset, mean, std = _efficientnet_features(cfg), 2, (0.5,) * 3, (0.5,) * 3
+        else:
+            features, offset, mean, std = _vgg_features(cfg), 0, _IMAGENET_MEAN, _IMAGENET_STD
+        self.layers = sorted(int(i) + offset for i in cfg.layers)
         if not self.layers or self.layers[0] < 0 or self.layers[-1] >= len(features):
             raise MedcolorError(f"losses.perceptual.layers must be indices in 0..{len(features) - 1}")
         self.features = features[: self.layers[-1] + 1].eval()
@@ -155,8 +176,8 @@ class PerceptualLoss(nn.Module):
                 m.inplace = False  # a captured feature must not be overwritten by the next layer
         for p in self.features.parameters():
             p.requires_grad_(False)
-        self.register_buffer("mean", torch.tensor(_IMAGENET_MEAN).view(1, 3, 1, 1))
-        self.register_buffer("std", torch.tensor(_IMAGENET_STD).view(1, 3, 1, 1))
+        self.register_buffer("mean", torch.tensor(mean).view(1, 3, 1, 1))
+        self.register_buffer("std", torch.tensor(std).view(1, 3, 1, 1))
 
     def train(self, mode: bool = True) -> "PerceptualLoss":
         super().train(mode)
