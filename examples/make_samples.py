@@ -6,7 +6,8 @@ Every sample is small (< 300 KB), real, and grayscale; sources and licences are
 listed in ``examples/README.md``.  The DICOM samples stay valid DICOM: pixel
 data resampled, Rows/Columns/spacings updated, new SOP/Series UIDs, ImageType
 DERIVED and a DerivationDescription saying what was done; the original VOI
-window and rescale are kept, so they display as the originals do.
+window and rescale are kept, so they display as the originals do.  The head CT
+slice is written from the InVesalius NIfTI volume as a CT image with an HU rescale.
 """
 from __future__ import annotations
 
@@ -67,6 +68,68 @@ def downscale_dicom(src: Path, dst: Path, long_side: int, note: str, compress: b
     ds.save_as(dst, enforce_file_format=True)
 
 
+def ct_slice_from_nifti(src: Path, dst: Path, k: int) -> None:
+    """Axial slice ``k`` of a NIfTI head CT in HU -> a CT Image Storage DICOM with HU rescale.
+
+    Stored values are ``HU + 1024`` (unsigned 16-bit) with RescaleIntercept -1024, so the
+    HU survive exactly. The slice is written in the usual axial orientation (rows anterior
+    to posterior, columns patient right to left: ImageOrientationPatient 1\\0\\0\\0\\1\\0).
+    UIDs are derived from the source, so a rebuild writes the same file.
+    """
+    import nibabel as nib
+    import pydicom
+    from pydicom.dataset import FileMetaDataset
+    from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
+
+    img = nib.load(src)
+    if nib.aff2axcodes(img.affine) != ("R", "A", "S"):
+        raise ValueError(f"{src}: expected an RAS volume, got {nib.aff2axcodes(img.affine)}")
+    hu = np.asarray(img.dataobj)[:, :, k].astype(np.int32)  # (i: toward right, j: toward anterior)
+    pixels = hu[::-1, ::-1].T  # rows: anterior -> posterior; columns: patient right -> left
+    if pixels.min() < -1024 or pixels.max() > 65535 - 1024:
+        raise ValueError(f"{src}: HU outside the stored range")
+    ni, nj = hu.shape
+    spacing = [float(z) for z in img.header.get_zooms()[:3]]
+    corner = img.affine @ np.array([ni - 1, nj - 1, k, 1.0])  # voxel of pixel (0, 0), RAS mm
+    uid = lambda what: generate_uid(entropy_srcs=[src.name, str(k), what])  # noqa: E731
+
+    ds = pydicom.Dataset()
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.MediaStorageSOPClassUID = CTImageStorage
+    ds.file_meta.MediaStorageSOPInstanceUID = uid("sop")
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds.SpecificCharacterSet = "ISO_IR 100"
+    ds.SOPClassUID, ds.SOPInstanceUID = CTImageStorage, ds.file_meta.MediaStorageSOPInstanceUID
+    ds.PatientName, ds.PatientID = "Anonymous^Cranium", "INVESALIUS-CRANIUM"
+    ds.PatientBirthDate, ds.PatientSex = "", ""
+    ds.PatientIdentityRemoved, ds.DeidentificationMethod = "YES", "public sample volume without identifiers"
+    ds.StudyInstanceUID, ds.StudyID, ds.AccessionNumber = uid("study"), "1", ""
+    ds.StudyDate, ds.StudyTime, ds.ReferringPhysicianName = "", "", ""
+    ds.Modality, ds.SeriesInstanceUID, ds.SeriesNumber = "CT", uid("series"), 1
+    ds.SeriesDescription = "head CT, axial slice"
+    ds.BodyPartExamined, ds.PatientPosition = "HEAD", "HFS"
+    ds.FrameOfReferenceUID, ds.PositionReferenceIndicator = uid("frame"), ""
+    ds.Manufacturer = ""
+    ds.InstanceNumber = 1
+    ds.ImageType = ["DERIVED", "PRIMARY", "AXIAL"]
+    ds.DerivationDescription = (f"axial slice {k} of the InVesalius sample head CT (Cranium), "
+                                "NIfTI int16 HU written as DICOM for medcolor examples")
+    ds.AcquisitionNumber = None
+    ds.KVP = None
+    ds.PixelSpacing = [f"{spacing[1]:g}", f"{spacing[0]:g}"]  # between rows, between columns
+    ds.SliceThickness = f"{spacing[2]:g}"
+    ds.ImageOrientationPatient = [1, 0, 0, 0, 1, 0]
+    ds.ImagePositionPatient = [f"{-corner[0]:g}", f"{-corner[1]:g}", f"{corner[2]:g}"]  # RAS -> LPS
+    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+    ds.Rows, ds.Columns = pixels.shape
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 0
+    ds.RescaleIntercept, ds.RescaleSlope, ds.RescaleType = "-1024", "1", "HU"
+    ds.WindowCenter, ds.WindowWidth = "40", "80"  # brain
+    ds.WindowCenterWidthExplanation = "BRAIN"
+    ds.PixelData = (pixels + 1024).astype("<u2").tobytes()
+    ds.save_as(dst, enforce_file_format=True)
+
+
 def dicom_to_png(src: Path, dst: Path, long_side: int) -> None:
     """Window a DICOM with its own VOI (medcolor.io.read) and save an 8-bit gray PNG."""
     from PIL import Image
@@ -123,8 +186,7 @@ def main() -> None:
     downscale_dicom(gray / "RG1_UNCI.dcm", out / "chest_xray_cr.dcm", 512,
                     "downscaled to 512 px (anti-aliased) from pydicom-data RG1_UNCI.dcm for medcolor examples",
                     compress=True)
-    downscale_dicom(gray / "693_UNCI.dcm", out / "head_ct.dcm", 256,
-                    "downscaled to 256 px (anti-aliased) from pydicom-data 693_UNCI.dcm for medcolor examples")
+    ct_slice_from_nifti(gray / "head_ct_invesalius.nii.gz", out / "head_ct.dcm", k=60)
     dicom_to_png(gray / "MR2_UNCI.dcm", out / "shoulder_mr.png", 512)
     color_to_gray_file(args.data / "photos/val/chicky_512.jpg", out / "photo_gray.jpg", 512, quality=92)
     color_to_gray_file(args.data / "medical_color/val/he_cmu_tile08.png", out / "histology" / "he_tile_gray.png", 256,
