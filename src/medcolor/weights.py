@@ -27,7 +27,7 @@ from .card import ModelCard
 from .errors import UnknownModelError
 from .fileio import atomic_write
 
-__all__ = ["save_model", "load_model", "read_config", "resolve_model", "list_pretrained",
+__all__ = ["save_model", "load_model", "load_weights_into", "read_config", "resolve_model", "list_pretrained",
            "PRETRAINED_DIR", "ALIASES", "atomic_write", "load_file_state"]
 
 PRETRAINED_DIR = Path(__file__).with_name("weights")
@@ -109,26 +109,41 @@ def load_file_state(path: str | Path) -> dict[str, torch.Tensor]:
     return load_file(str(path), device="cpu")
 
 
+def load_weights_into(model: nn.Module, spec: str | os.PathLike) -> ModelCard:
+    """Load the weights saved as ``spec`` into ``model`` (same architecture and arguments).
+
+    The one weight loader: :func:`load_model` and fine-tuning (``model.init``) both use it.
+    Returns the saved model's card; raises :class:`UnknownModelError` in one line when the
+    file holds another architecture or tensors that do not fit.
+    """
+    path = resolve_model(spec)
+    card = ModelCard.from_config(read_config(path))
+    arch = getattr(model, "medcolor_arch", {}).get("name", card.architecture)
+    if arch != card.architecture:
+        raise UnknownModelError(f"{path}: holds a {card.architecture!r} model, not {arch!r}")
+    try:
+        missing, unexpected = model.load_state_dict(load_file_state(path), strict=False)
+    except RuntimeError as exc:  # shape mismatch: other arguments than these weights were saved with
+        raise UnknownModelError(f"{path}: weights do not match architecture {card.architecture!r}: "
+                                f"{str(exc).splitlines()[-1].strip()}") from None
+    if missing or unexpected:
+        raise UnknownModelError(f"{path}: weights do not match architecture {card.architecture!r} "
+                                f"(missing {len(missing)}, unexpected {len(unexpected)} tensors)")
+    return card
+
+
 def load_model(spec: str | os.PathLike = "default", device: str | torch.device = "cpu") -> nn.Module:
-    """Rebuild a model from its config and load its safetensors weights; returns it in eval mode.
+    """Rebuild a model from its card and load its safetensors weights; returns it in eval mode.
 
     The result maps ``(B, 1, H, W)`` L* in [0, 100] to ``(B, 2, H, W)`` a*b* in Lab units.
     """
     from .models import create_model
 
     path = resolve_model(spec)
-    config = read_config(path)
-    model = create_model(config["architecture"], **config.get("kwargs", {}))
-    state = load_file_state(path)
-    try:
-        missing, unexpected = model.load_state_dict(state, strict=False)
-    except RuntimeError as exc:  # shape mismatch: the config does not describe these weights
-        raise UnknownModelError(f"{path}: weights do not match architecture {config['architecture']!r}: "
-                                f"{str(exc).splitlines()[-1].strip()}") from None
-    if missing or unexpected:
-        raise UnknownModelError(f"{path}: weights do not match architecture {config['architecture']!r} "
-                                f"(missing {len(missing)}, unexpected {len(unexpected)} tensors)")
-    model.medcolor_card = ModelCard.from_config(config)
-    model.medcolor_meta = dict(config.get("meta", {}), source=str(path))
+    card = ModelCard.from_config(read_config(path))
+    model = create_model(card.architecture, **card.kwargs)
+    load_weights_into(model, path)
+    model.medcolor_card = card
+    model.medcolor_meta = dict(card.to_config()["meta"], source=str(path))
     model.medcolor_name = str(spec) if str(spec) in ALIASES or path.parent == PRETRAINED_DIR else path.stem
     return model.to(device).eval()

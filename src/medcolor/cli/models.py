@@ -38,17 +38,20 @@ def architecture_rows(size: int = 256, kind: str | None = None) -> list[dict]:
 
 
 def pretrained_rows() -> list[dict]:
-    """One dict per shipped model: name, architecture, size in MB, description."""
+    """One dict per shipped model: name, architecture, size in MB, working size and card summary."""
+    from ..card import ModelCard
+    from ..models import model_entry
     from ..weights import PRETRAINED_DIR, list_pretrained, read_config
 
     rows = []
     for name in list_pretrained():
         path = PRETRAINED_DIR / f"{name}.safetensors"
-        cfg = read_config(path)
-        meta = cfg.get("meta", {})
-        rows.append({"name": name, "architecture": cfg.get("architecture", "?"),
+        card = ModelCard.from_config(read_config(path))
+        rows.append({"name": name, "architecture": card.architecture,
                      "size_mb": round(path.stat().st_size / 1e6, 2),
-                     "description": meta.get("description", "")})
+                     "working_size": card.working_size or "native",
+                     "hints": "learned" if model_entry(card.architecture).hints else "levin",
+                     "description": card.summary()})
     return rows
 
 
@@ -76,8 +79,8 @@ def run(args: argparse.Namespace) -> int:
     print()
     if shipped:
         print("Shipped models (use with --model NAME):")
-        print(_table(shipped, [("name", "name"), ("architecture", "architecture"),
-                               ("size_mb", "MB"), ("description", "description")]))
+        print(_table(shipped, [("name", "name"), ("architecture", "architecture"), ("size_mb", "MB"),
+                               ("working_size", "size"), ("hints", "hints"), ("description", "description")]))
     else:
         print("Shipped models: none installed")
     return 0

@@ -205,16 +205,16 @@ def _build(variant: str, pretrained: bool, weights: str | None, **kwargs) -> Eff
 _PAPER = "Tan & Le 2019 EfficientNet-Lite (ImageNet) + U-Net + global context, 313 bins, learned hints (Zhang 2017)"
 
 
-@register_model(paper=_PAPER)
+@register_model(paper=_PAPER, hints=True)
 def effcolor_lite0(pretrained: bool = False, weights: str | None = None, **kwargs) -> EffColor:
     return _build("lite0", pretrained, weights, **kwargs)
 
 
-@register_model(paper=_PAPER)
+@register_model(paper=_PAPER, hints=True)
 def effcolor_lite1(pretrained: bool = False, weights: str | None = None, **kwargs) -> EffColor:
     return _build("lite1", pretrained, weights, **kwargs)
 
 
-@register_model(paper=_PAPER)
+@register_model(paper=_PAPER, hints=True)
 def effcolor_lite2(pretrained: bool = False, weights: str | None = None, **kwargs) -> EffColor:
     return _build("lite2", pretrained, weights, **kwargs)

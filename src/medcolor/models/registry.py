@@ -24,13 +24,15 @@ class ModelEntry:
     kind: str  # "colorizer" (L* -> a*b*) or "discriminator" (L*, a*b* -> logits)
     paper: str  # short citation, shown by `medcolor models`
     exportable: bool
+    hints: bool = False  # takes user hints as a second input (learned hints, Zhang et al. 2017)
 
 
 _REGISTRY: dict[str, ModelEntry] = {}
 
 
 def register_model(fn: Callable[..., nn.Module] | None = None, *, name: str | None = None,
-                   kind: str = "colorizer", paper: str = "", exportable: bool | None = None):
+                   kind: str = "colorizer", paper: str = "", exportable: bool | None = None,
+                   hints: bool = False):
     """Register a model factory.  Usable bare (``@register_model``) or with options."""
     if kind not in ("colorizer", "discriminator"):
         raise ValueError(f"kind must be 'colorizer' or 'discriminator', got {kind!r}")
@@ -40,7 +42,7 @@ def register_model(fn: Callable[..., nn.Module] | None = None, *, name: str | No
         if key in _REGISTRY and _REGISTRY[key].fn is not f:
             raise ValueError(f"model {key!r} is already registered")
         export = (kind == "colorizer") if exportable is None else exportable
-        _REGISTRY[key] = ModelEntry(key, f, kind, paper, export)
+        _REGISTRY[key] = ModelEntry(key, f, kind, paper, export, hints)
         return f
 
     return wrap(fn) if fn is not None else wrap

@@ -41,23 +41,18 @@ __all__ = ["DataSources", "Trainer"]
 
 
 
-def init_from_saved(model: torch.nn.Module, spec: str, arch: str) -> None:
+def init_from_saved(model: torch.nn.Module, spec: str) -> None:
     """Load the weights of a saved model of the same architecture into ``model`` (fine-tuning)."""
-    from ..weights import load_file_state, read_config, resolve_model
+    from ..errors import UnknownModelError
+    from ..weights import load_weights_into
 
-    path = resolve_model(spec)
-    saved = read_config(path)["architecture"]
-    if saved != arch:
-        raise UsageError(f"model.init={spec}: holds a {saved!r} model, but this recipe trains {arch!r}")
     try:
-        model.load_state_dict(load_file_state(path))
-    except RuntimeError as exc:
-        raise UsageError(f"model.init={spec}: weights do not fit this recipe's {arch} arguments: "
-                         f"{str(exc).splitlines()[-1].strip()}") from None
+        load_weights_into(model, spec)
+    except UnknownModelError as exc:
+        raise UsageError(f"model.init={spec}: {exc}") from None
 
 
 @dataclass
-
 class DataSources:
     """Where the images come from (stored in checkpoints so ``--resume`` needs no paths)."""
 
@@ -141,7 +136,7 @@ class Trainer:
         if cfg.hints is not None and not getattr(self.model, "accepts_hints", False):
             raise UsageError(f"hints: model {cfg.model.name!r} does not take hints (set hints: null)")
         if cfg.model.init and resume is None:
-            init_from_saved(self.model, cfg.model.init, cfg.model.name)
+            init_from_saved(self.model, cfg.model.init)
         with_logits = any(p.losses.get("ce") for p in cfg.phases)
         if with_logits:
             if not hasattr(self.model, "logits"):
