@@ -4,7 +4,20 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["gray01", "rgb_uint8", "bool_mask"]
+__all__ = ["gray01", "rgb01", "rgb_uint8", "bool_mask"]
+
+
+def _unit_float(arr: np.ndarray, name: str) -> np.ndarray:
+    """uint8, or finite float in [0, 1] -> float64 in [0, 1] (same shape)."""
+    if arr.dtype == np.uint8:
+        return arr / 255.0
+    if not np.issubdtype(arr.dtype, np.floating):
+        raise TypeError(f"{name} must be uint8 or float in [0, 1], got {arr.dtype}")
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{name} contains NaN or infinite values")
+    if arr.min() < -1e-6 or arr.max() > 1 + 1e-6:
+        raise ValueError(f"float {name} must lie in [0, 1], got [{arr.min():g}, {arr.max():g}]")
+    return np.clip(arr.astype(np.float64), 0.0, 1.0)
 
 
 def gray01(gray, name: str = "gray") -> np.ndarray:
@@ -15,15 +28,18 @@ def gray01(gray, name: str = "gray") -> np.ndarray:
         raise ValueError(f"{name} must have shape (H, W), got {gray.shape}")
     if gray.shape[0] < 2 or gray.shape[1] < 2:
         raise ValueError(f"{name} must be at least 2x2, got {gray.shape}")
-    if gray.dtype == np.uint8:
-        return gray / 255.0
-    if not np.issubdtype(gray.dtype, np.floating):
-        raise TypeError(f"{name} must be uint8 or float in [0, 1], got {gray.dtype}")
-    if not np.isfinite(gray).all():
-        raise ValueError(f"{name} contains NaN or infinite values")
-    if gray.min() < -1e-6 or gray.max() > 1 + 1e-6:
-        raise ValueError(f"float {name} must lie in [0, 1], got [{gray.min():g}, {gray.max():g}]")
-    return np.clip(gray.astype(np.float64), 0.0, 1.0)
+    return _unit_float(gray, name)
+
+
+def rgb01(image, name: str = "image") -> np.ndarray:
+    """``(H, W, 3)`` RGB or ``(H, W)`` gray, uint8 or float in [0, 1] -> float64 ``(H, W, 3)`` in [0, 1]."""
+    if not isinstance(image, np.ndarray):
+        raise TypeError(f"{name} must be a numpy array, got {type(image).__name__}")
+    if image.ndim == 2:
+        return np.repeat(gray01(image, name)[..., None], 3, axis=2)
+    if image.ndim != 3 or image.shape[-1] != 3:
+        raise ValueError(f"{name} must have shape (H, W, 3) or (H, W), got {image.shape}")
+    return _unit_float(image, name)
 
 
 def rgb_uint8(rgb, name: str, shape: tuple[int, int] | None = None) -> np.ndarray:

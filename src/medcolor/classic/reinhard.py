@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..color import linear_to_srgb, srgb_to_linear
-from ._checks import gray01
+from ._checks import rgb01
 
 __all__ = ["rgb_to_lab_rd", "lab_rd_to_rgb", "reinhard_transfer"]
 
@@ -54,22 +54,6 @@ def lab_rd_to_rgb(lab: np.ndarray) -> np.ndarray:
     return linear_to_srgb(np.clip(lms @ LMS_TO_RGB.T, 0.0, 1.0))
 
 
-def _as_rgb(image, name: str) -> np.ndarray:
-    if not isinstance(image, np.ndarray):
-        raise TypeError(f"{name} must be a numpy array, got {type(image).__name__}")
-    if image.ndim == 2:
-        return np.repeat((gray01(image, name))[..., None], 3, axis=2)
-    if image.ndim != 3 or image.shape[-1] != 3:
-        raise ValueError(f"{name} must have shape (H, W, 3) or (H, W), got {image.shape}")
-    if image.dtype == np.uint8:
-        return image / 255.0
-    if not np.issubdtype(image.dtype, np.floating):
-        raise TypeError(f"{name} must be uint8 or float in [0, 1], got {image.dtype}")
-    if image.min() < -1e-6 or image.max() > 1 + 1e-6:
-        raise ValueError(f"float {name} must lie in [0, 1]")
-    return np.clip(image.astype(np.float64), 0.0, 1.0)
-
-
 def reinhard_transfer(source_rgb: np.ndarray, reference_rgb: np.ndarray) -> np.ndarray:
     """Give ``source_rgb`` the colour statistics of ``reference_rgb``.
 
@@ -81,8 +65,8 @@ def reinhard_transfer(source_rgb: np.ndarray, reference_rgb: np.ndarray) -> np.n
         ``(H, W, 3)`` uint8 sRGB whose l, alpha and beta channels have the
         reference's means and standard deviations (up to gamut clipping).
     """
-    src = rgb_to_lab_rd(_as_rgb(source_rgb, "source_rgb"))  # (H, W, 3)
-    ref = rgb_to_lab_rd(_as_rgb(reference_rgb, "reference_rgb")).reshape(-1, 3)
+    src = rgb_to_lab_rd(rgb01(source_rgb, "source_rgb"))  # (H, W, 3)
+    ref = rgb_to_lab_rd(rgb01(reference_rgb, "reference_rgb")).reshape(-1, 3)
     mu_s, sd_s = src.reshape(-1, 3).mean(0), src.reshape(-1, 3).std(0)
     mu_r, sd_r = ref.mean(0), ref.std(0)
     gain = np.where(sd_s > _MIN_STD, sd_r / np.maximum(sd_s, _MIN_STD), 1.0)
