@@ -97,15 +97,6 @@ def test_zero_chroma_is_the_input(rng):
     assert out.dtype == np.uint8 and np.array_equal(out[..., 1], s.gray) and np.ptp(out, axis=-1).max() == 0
 
 
-def _classic_has(name: str) -> bool:
-    try:
-        from medcolor import classic
-    except ImportError:
-        return False
-    return hasattr(classic, name)
-
-
-@pytest.mark.skipif(not _classic_has("levin_colorize"), reason="medcolor.classic.levin_colorize not available")
 def test_levin_adapter_recovers_colour_from_dense_hints(rng):
     from medcolor.evaluate.metrics import ImagePair, delta_e2000
 
@@ -117,7 +108,6 @@ def test_levin_adapter_recovers_colour_from_dense_hints(rng):
     assert delta_e2000(ImagePair(s.gt, s.gray, out)) < 0.5 * delta_e2000(ImagePair(s.gt, s.gray, zero))
 
 
-@pytest.mark.skipif(not _classic_has("apply_lut"), reason="medcolor.classic.apply_lut not available")
 def test_lut_adapter(rng):
     s = _samples(rng, 1)[0]
     out = B.LutBaseline()(s)
@@ -127,8 +117,6 @@ def test_lut_adapter(rng):
     assert out[..., 0].ravel()[order[-1]] >= out[..., 0].ravel()[order[0]]
 
 
-@pytest.mark.skipif(not (_classic_has("welsh_transfer") and _classic_has("reinhard_transfer")),
-                    reason="medcolor.classic transfer methods not available")
 def test_transfer_adapters(rng):
     samples = _samples(rng, 2)
     refs = B.closest_references(samples)

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import MedcolorError, UsageError
+from ..errors import UsageError
 from .protocol import Sample
 
 __all__ = ["HINT_DENSITY", "LUT_NAME", "ZeroChroma", "LevinHints", "WelshTransfer", "ReinhardTransfer",
@@ -38,12 +38,10 @@ LUT_NAME = "hot-iron"
 
 
 def _classic(func: str):
-    """``medcolor.classic.<func>``, or a one-line error if that module is not available."""
-    try:
-        from .. import classic
-        return getattr(classic, func)
-    except (ImportError, AttributeError) as exc:
-        raise MedcolorError(f"baseline needs medcolor.classic.{func}, which is not available ({exc})") from None
+    """``medcolor.classic.<func>``, imported when a baseline first needs it."""
+    from .. import classic
+
+    return getattr(classic, func)
 
 
 @dataclass
