@@ -1,4 +1,4 @@
-"""`medcolor export RUN -o X.safetensors --meta ...`: how shipped models are produced."""
+"""`medcolor export RUN -o X.safetensors`: how shipped models are produced from training runs."""
 from __future__ import annotations
 
 import json
@@ -9,20 +9,18 @@ from medcolor.cli import main
 from medcolor.weights import load_model
 
 
-def test_export_safetensors_with_meta(tmp_path, tiny_model_path, capsys):
+def test_export_safetensors_carries_weights_and_card_unchanged(tmp_path, tiny_model_path, capsys):
     out = tmp_path / "ship" / "photo.safetensors"
-    assert main(["export", str(tiny_model_path), "-o", str(out), "--meta", "working_size=128",
-                 "description=unit test", "cmd=stage 1: a=b; stage 2: c=[1,2]"]) == 0
-    cfg = json.loads(out.with_suffix(".json").read_text())
-    assert cfg["meta"]["working_size"] == 128 and cfg["meta"]["description"] == "unit test"
-    assert cfg["meta"]["cmd"] == "stage 1: a=b; stage 2: c=[1,2]"  # not YAML: kept as text
+    assert main(["export", str(tiny_model_path), "-o", str(out)]) == 0
+    src = json.loads(tiny_model_path.with_suffix(".json").read_text())
+    assert json.loads(out.with_suffix(".json").read_text()) == src
     a, b = load_model(tiny_model_path), load_model(out)
+    assert a.medcolor_card == b.medcolor_card
     x = torch.rand(1, 1, 40, 40) * 100
     with torch.no_grad():
         assert torch.equal(a(x), b(x))
     # no overwrite without --overwrite; architecture names have no trained weights
     assert main(["export", str(tiny_model_path), "-o", str(out)]) == 2
     assert main(["export", "fastcolor", "-o", str(tmp_path / "r.safetensors")]) == 2
-    assert main(["export", str(tiny_model_path), "-o", str(out), "--meta", "oops"]) == 2
     err = capsys.readouterr().err
-    assert "already exists" in err and "needs trained weights" in err and "KEY=VALUE" in err
+    assert "already exists" in err and "needs trained weights" in err

@@ -33,6 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     # parse_known_args lets `train` take key=value overrides before or after options.
     args, extra = parser.parse_known_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # recorded by `train` in the model card
     if extra:
         if isinstance(getattr(args, "overrides", None), list) and all(
                 "=" in e and not e.startswith("-") for e in extra):

@@ -40,6 +40,12 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     return p
 
 
+def _command(args: argparse.Namespace) -> str:
+    import shlex
+
+    return shlex.join(["medcolor", *getattr(args, "argv", ["train"])])
+
+
 def run(args: argparse.Namespace) -> int:
     from ..errors import UsageError
     from ..train import list_recipes, load_config, load_recipe, resume_run, start_run
@@ -58,12 +64,13 @@ def run(args: argparse.Namespace) -> int:
             raise UsageError("--resume RUN_DIR writes to RUN_DIR; do not also pass a different --out")
         if any((args.data, args.val, args.gray_dir, args.color_dir)):
             raise UsageError("--resume reuses the run's data folders; do not pass --data/--val/--gray-dir/--color-dir")
-        resume_run(args.resume, args.overrides, values)
+        resume_run(args.resume, args.overrides, values, command=_command(args))
         return 0
     if not args.recipe:
         raise UsageError("give --recipe NAME (see --list-recipes) or --resume RUN_DIR")
     if not args.out:
         raise UsageError("give --out RUN_DIR for the new run")
     cfg = load_config(args.recipe, args.overrides, values)
-    start_run(cfg, args.out, data=args.data, val=args.val, gray_dir=args.gray_dir, color_dir=args.color_dir)
+    start_run(cfg, args.out, data=args.data, val=args.val, gray_dir=args.gray_dir, color_dir=args.color_dir,
+              command=_command(args))
     return 0

@@ -21,7 +21,8 @@ def count_params(model: nn.Module, trainable_only: bool = False) -> int:
 
 def example_inputs(model: nn.Module, size: int | tuple[int, int] = 256, batch: int = 1,
                    generator: torch.Generator | None = None) -> tuple[torch.Tensor, ...]:
-    """Random inputs of the right kind: ``(L,)`` for colorizers, ``(L, ab)`` for discriminators.
+    """Random inputs of the right kind: ``(L,)`` for colorizers, ``(L, hints)`` for colorizers that
+    take learned hints, ``(L, ab)`` for discriminators.
 
     L* is uniform in [0, 100] ``(batch, 1, H, W)``; a*b* normal with std 30 ``(batch, 2, H, W)``.
     """
@@ -29,6 +30,9 @@ def example_inputs(model: nn.Module, size: int | tuple[int, int] = 256, batch: i
     L = torch.rand(batch, 1, h, w, generator=generator) * 100.0
     if isinstance(model, Discriminator):
         return L, torch.randn(batch, 2, h, w, generator=generator) * 30.0
+    if getattr(model, "accepts_hints", False):  # (B, 3, H, W): a*b* on about 1 % of the pixels, and the mask
+        mask = (torch.rand(batch, 1, h, w, generator=generator) < 0.01).float()
+        return L, torch.cat([torch.randn(batch, 2, h, w, generator=generator) * 30.0 * mask, mask], dim=1)
     return (L,)
 
 

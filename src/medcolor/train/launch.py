@@ -29,7 +29,8 @@ def _absolute(value: str | Sequence[str] | None) -> str | list[str] | None:
 
 
 def start_run(cfg: TrainConfig, out: str | Path, *, data: str | Sequence[str] | None = None,
-              val: str | Sequence[str] | None = None, gray_dir: str | None = None, color_dir: str | None = None) -> dict[str, float]:
+              val: str | Sequence[str] | None = None, gray_dir: str | None = None, color_dir: str | None = None,
+              command: str | None = None) -> dict[str, float]:
     """Train ``cfg`` into the new run directory ``out``; returns the final validation metrics (rank 0).
 
     Args:
@@ -38,6 +39,7 @@ def start_run(cfg: TrainConfig, out: str | Path, *, data: str | Sequence[str] | 
         data: folder(s) of colour images; or ``gray_dir`` and ``color_dir`` for paired images.
         val: validation folder(s) (default: a deterministic hash split of ``data``); the first
             selects the best checkpoint.
+        command: the command line that started the run, recorded in the model card.
     """
     from .trainer import DataSources
 
@@ -47,11 +49,11 @@ def start_run(cfg: TrainConfig, out: str | Path, *, data: str | Sequence[str] | 
                          "or choose another --out")
     sources = DataSources(data=_absolute(data), val=_absolute(val), gray_dir=_absolute(gray_dir),
                           color_dir=_absolute(color_dir))
-    return _train(cfg, run_dir, sources, None)
+    return _train(cfg, run_dir, sources, None, command)
 
 
 def resume_run(run_dir: str | Path, overrides: Sequence[str] = (),
-               values: Mapping[str, Any] | None = None) -> dict[str, float]:
+               values: Mapping[str, Any] | None = None, command: str | None = None) -> dict[str, float]:
     """Continue the run in ``run_dir`` from its last checkpoint, with its own recipe and data.
 
     ``overrides`` (``key=value``) and ``values`` change the saved config, e.g. ``{"steps": 4000}``.
@@ -61,16 +63,17 @@ def resume_run(run_dir: str | Path, overrides: Sequence[str] = (),
     run_dir = Path(run_dir)
     payload = ckpt.load_checkpoint(ckpt.latest_checkpoint(run_dir))
     cfg = apply_overrides(from_dict(TrainConfig, payload["config"]), overrides, values)
-    return _train(cfg, run_dir, DataSources(**payload.get("sources", {})), payload)
+    return _train(cfg, run_dir, DataSources(**payload.get("sources", {})), payload, command)
 
 
-def _train(cfg: TrainConfig, run_dir: Path, sources, payload: dict | None) -> dict[str, float]:
+def _train(cfg: TrainConfig, run_dir: Path, sources, payload: dict | None,
+           command: str | None) -> dict[str, float]:
     from .distributed import cleanup_distributed, setup_distributed
     from .trainer import Trainer
 
     info = setup_distributed(cfg.device)
     try:
-        trainer = Trainer(cfg, run_dir, sources, info, resume=payload)
+        trainer = Trainer(cfg, run_dir, sources, info, resume=payload, command=command)
         return trainer.run(resumed=payload is not None)
     finally:
         cleanup_distributed()

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime
-import shlex
-import sys
 import time
 import warnings
 from dataclasses import dataclass
@@ -101,10 +99,11 @@ class Trainer:
         sources: data folders.
         info: distributed context from :func:`~medcolor.train.distributed.setup_distributed`.
         resume: a loaded checkpoint payload to continue from, or ``None``.
+        command: the command line that started or resumed the run (recorded in the card).
     """
 
     def __init__(self, cfg: TrainConfig, run_dir: Path, sources: DataSources, info: DistInfo,
-                 resume: dict | None = None) -> None:
+                 resume: dict | None = None, command: str | None = None) -> None:
         self.cfg, self.run_dir, self.sources, self.info = cfg, Path(run_dir), sources, info
         self.device = info.device
         torch.manual_seed(cfg.seed)
@@ -127,7 +126,7 @@ class Trainer:
                          if info.is_main else {})
         self.zero_chroma: dict = {}
         self.calibration: dict = {}
-        self.commands: list[str] = [shlex.join(["medcolor", *sys.argv[1:]])] if info.is_main else []
+        self.commands: list[str] = [command] if command and info.is_main else []
         self.elapsed, self._t_start = 0.0, time.perf_counter()
         # --- models
         if model_entry(cfg.model.name).kind != "colorizer":
