@@ -6,8 +6,8 @@ import pytest
 from PIL import Image
 
 import medcolor.io
-from medcolor.cli import main
 from medcolor.classic.luts import lut_table
+from medcolor.cli import main
 from medcolor.color import gray_to_lightness, rgb_to_lab_np
 
 

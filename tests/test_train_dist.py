@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from test_train import make_colour_folder
 
 TINY_FAST = ["model.kwargs.widths=[8,8,16,16,16]"]
