@@ -1,6 +1,6 @@
 """Peak memory (RSS) of ``medcolor colorize`` on extreme inputs, model included.
 
-    .venv/bin/python benchmarks/bench_memory.py [--slices 1500] [--model default] [--device cpu]
+    .venv/bin/python benchmarks/bench_memory.py [--slices 1500] [--model default] [--device cpu] [--threads 1]
 
 Each case runs ``python -m medcolor colorize FILE -o OUT`` in its own process
 and reads that process's peak resident set size (``ru_maxrss`` from
@@ -96,9 +96,20 @@ def _dicom(path: Path, side: int = 4096) -> Path:
     return path
 
 
-def _run_case(cmd: list[str]) -> tuple[float, float, int, str]:
-    """Run ``cmd``; returns (peak RSS in GB, wall seconds, exit code, last stderr line)."""
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
+def _cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _run_case(cmd: list[str], threads: int) -> tuple[float, float, int, str]:
+    """Run ``cmd`` with ``threads`` torch/OpenMP threads; returns (peak RSS in GB, wall seconds, exit code,
+    last stderr line)."""
+    env = dict(os.environ, PYTHONUNBUFFERED="1", OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
     t = time.perf_counter()
     with tempfile.TemporaryFile() as err:
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, env=env)
@@ -115,6 +126,7 @@ def main() -> None:
     ap.add_argument("--slices", type=int, default=1500, help="slices of the NIfTI volume (default 1500)")
     ap.add_argument("--model", default="default")
     ap.add_argument("--device", default="cpu")
+    ap.add_argument("--threads", type=int, default=1, help="OMP_NUM_THREADS of each case (default 1)")
     args = ap.parse_args()
     import torch
 
@@ -124,15 +136,15 @@ def main() -> None:
         cases = [
             ("1 x 1000 PNG", _png(tmp / "strip.png", 1000, 1), 1),
             ("512 x 512 PNG (reference)", _png(tmp / "ref.png", 512, 512), 1),
-            (f"512 x 512 x {args.slices} NIfTI", _nifti(tmp / "volume.nii.gz", args.slices), args.slices),
             ("4096 x 4096 DICOM (16-bit)", _dicom(tmp / "big.dcm"), 1),
             ("10000 x 10000 PNG (1e8 pixels)", _png(tmp / "huge.png", 10000, 10000), 1),
+            (f"512 x 512 x {args.slices} NIfTI", _nifti(tmp / "volume.nii.gz", args.slices), args.slices),
         ]
         print(f"inputs built in {time.perf_counter() - t:.1f} s: "
               + ", ".join(f"{p.name} {p.stat().st_size / 2**20:.2f} MiB" for _, p, _ in cases))
-        print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPU threads, "
-              f"torch {torch.__version__} ({torch.get_num_threads()} threads), device {args.device}, "
-              f"Python {platform.python_version()}")
+        print(f"machine: {_cpu_name()}, {os.cpu_count()} CPU threads, "
+              f"torch {torch.__version__} ({args.threads} thread(s) per case), device {args.device}, "
+              f"Python {platform.python_version()}", flush=True)
         print()
         print("| input | file size | peak RSS (GB) | wall time (s) | per frame (s) | result |")
         print("|---|---|---|---|---|---|")
@@ -142,14 +154,14 @@ def main() -> None:
             out = tmp / f"out-{path.stem.split('.')[0]}"
             cmd = [sys.executable, "-m", "medcolor", "colorize", str(path), "-o", str(out), "--model", args.model,
                    "--device", args.device, "-q"]
-            gb, seconds, code, last = _run_case(cmd)
+            gb, seconds, code, last = _run_case(cmd, args.threads)
             worst = max(worst, gb)
             if "reference" in name:
                 ref_per_frame = seconds
             per_frame = f"{seconds / frames:.3f}" if frames > 1 else ""
             result = "written" if code == 0 else f"refused: {last.split(': ', 1)[-1][:90]}"
             print(f"| {name} | {path.stat().st_size / 2**20:.2f} MiB | {gb:.2f} | {seconds:.1f} | {per_frame} | "
-                  f"{result} |")
+                  f"{result} |", flush=True)
             shutil.rmtree(out, ignore_errors=True)
         print()
         if ref_per_frame is not None:
