@@ -32,7 +32,7 @@ import torch.nn.functional as F
 
 from ..color import rgb_to_lab_np
 
-__all__ = ["GRID", "REACH", "ab_bins", "gamut_ab", "soft_encode", "annealed_mean", "nearest_bin",
+__all__ = ["GRID", "REACH", "BinClassifier", "ab_bins", "gamut_ab", "soft_encode", "annealed_mean", "nearest_bin",
            "ab_histogram", "rebalancing_weights", "downsample_ab"]
 
 GRID = 10.0  # bin spacing in Lab units
@@ -137,3 +137,27 @@ def rebalancing_weights(counts: torch.Tensor, bins: torch.Tensor, lam: float = 0
 def downsample_ab(ab: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     """Area-average ``(B, 2, H, W)`` a*b* to ``size`` (the logits' grid) before soft-encoding."""
     return F.adaptive_avg_pool2d(ab, size)
+
+
+class BinClassifier:
+    """Mixin for colorizers that predict logits over the a*b* bins (``eccv16``, ``effcolor``).
+
+    :meth:`_init_bins` registers the ``bins`` ``(Q, 2)`` and ``class_weights`` ``(Q,)``
+    buffers, so both travel with the weights; the trainer's cross-entropy reads them.
+    """
+
+    def _init_bins(self) -> torch.Tensor:
+        bins = ab_bins()
+        self.register_buffer("bins", bins)  # (Q, 2) bin centres, Lab units
+        self.register_buffer("class_weights", torch.ones(bins.shape[0]))  # (Q,) rebalancing
+        return bins
+
+    @property
+    def num_bins(self) -> int:
+        return int(self.bins.shape[0])
+
+    def set_class_weights(self, weights: torch.Tensor) -> None:
+        """Store ``(Q,)`` rebalancing weights (from :func:`rebalancing_weights`)."""
+        if weights.shape != self.class_weights.shape:
+            raise ValueError(f"expected ({self.num_bins},) weights, got {tuple(weights.shape)}")
+        self.class_weights.copy_(weights.to(self.class_weights))

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from ..color import AB_SCALE, normalize_l
-from .ab_bins import ab_bins, annealed_mean
+from .ab_bins import BinClassifier, annealed_mean
 from .base import Colorizer, pad_to_multiple
 from .registry import register_model
 
@@ -34,7 +34,7 @@ def _block(cin: int, cout: int, n: int, stride_last: int = 1, dilation: int = 1)
     return nn.Sequential(*layers)
 
 
-class ECCV16(Colorizer):
+class ECCV16(BinClassifier, Colorizer):
     """The ECCV 2016 classification colorizer; logits at 1/4 resolution.
 
     Args:
@@ -49,9 +49,7 @@ class ECCV16(Colorizer):
         super().__init__()
         c1, c2, c3 = width // 8, width // 4, width // 2
         self.T = float(T)
-        bins = ab_bins()
-        self.register_buffer("bins", bins)  # (Q, 2) bin centres, Lab units
-        self.register_buffer("class_weights", torch.ones(bins.shape[0]))  # (Q,) rebalancing
+        bins = self._init_bins()
         self.model1 = _block(1, c1, 2, stride_last=2)  # 1/2
         self.model2 = _block(c1, c2, 2, stride_last=2)  # 1/4
         self.model3 = _block(c2, c3, 3, stride_last=2)  # 1/8
@@ -65,16 +63,6 @@ class ECCV16(Colorizer):
             nn.Conv2d(c3, c3, 3, padding=1), nn.ReLU(inplace=True),
             nn.Conv2d(c3, bins.shape[0], 1),
         )
-
-    @property
-    def num_bins(self) -> int:
-        return int(self.bins.shape[0])
-
-    def set_class_weights(self, weights: torch.Tensor) -> None:
-        """Store ``(Q,)`` rebalancing weights (from :func:`~medcolor.models.ab_bins.rebalancing_weights`)."""
-        if weights.shape != self.class_weights.shape:
-            raise ValueError(f"expected ({self.num_bins},) weights, got {tuple(weights.shape)}")
-        self.class_weights.copy_(weights.to(self.class_weights))
 
     def logits_normalized(self, x: torch.Tensor) -> torch.Tensor:
         """``(B, 1, H, W)`` normalised L (H, W multiples of 8) -> ``(B, Q, H/4, W/4)`` logits."""

@@ -32,7 +32,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..color import AB_SCALE, lightness_to_gray
-from .ab_bins import ab_bins
+from .ab_bins import BinClassifier
 from .base import Colorizer, pad_to_multiple
 from .layers import conv_bn_relu
 from .pretrained import EFFICIENTNET_LITE, load_pretrained_encoder
@@ -78,7 +78,7 @@ def _pool_hints(hints: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     return torch.cat([ab_sum / density.clamp(min=1e-6), (density > 0).to(hints) + density], dim=1)
 
 
-class EffColor(Colorizer):
+class EffColor(BinClassifier, Colorizer):
     """EfficientNet-Lite U-Net colorizer with global context, 313-bin output and learned hints.
 
     Args:
@@ -111,9 +111,7 @@ class EffColor(Colorizer):
         chans = [info[r]["num_chs"] for r in _SKIP_REDUCTIONS]
         stem_ch = enc.conv_stem.out_channels
         head_ch = enc.conv_head.out_channels
-        bins = ab_bins()
-        self.register_buffer("bins", bins)  # (Q, 2) bin centres, Lab units
-        self.register_buffer("class_weights", torch.ones(bins.shape[0]))  # (Q,) rebalancing
+        bins = self._init_bins()
         self.register_buffer("mean", torch.tensor(0.5))  # the encoder's input normalisation
         self.register_buffer("std", torch.tensor(0.5))
         w32, w16, w8, w4 = widths
@@ -128,16 +126,6 @@ class EffColor(Colorizer):
         self.head = nn.Conv2d(w4, bins.shape[0], 1)
         # Depthwise convolutions run about 5x faster on CPU in channels-last layout.
         self.to(memory_format=torch.channels_last)
-
-    @property
-    def num_bins(self) -> int:
-        return int(self.bins.shape[0])
-
-    def set_class_weights(self, weights: torch.Tensor) -> None:
-        """Store ``(Q,)`` rebalancing weights (from :func:`~medcolor.models.ab_bins.rebalancing_weights`)."""
-        if weights.shape != self.class_weights.shape:
-            raise ValueError(f"expected ({self.num_bins},) weights, got {tuple(weights.shape)}")
-        self.class_weights.copy_(weights.to(self.class_weights))
 
     def _encoder_input(self, L: torch.Tensor) -> torch.Tensor:
         """L* in [0, 100] -> the sRGB gray with that lightness on 3 channels, normalised like ImageNet."""
