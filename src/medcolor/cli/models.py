@@ -40,13 +40,19 @@ def architecture_rows(size: int = 256, kind: str | None = None) -> list[dict]:
 def pretrained_rows() -> list[dict]:
     """One dict per shipped model: name, architecture, size in MB, working size and card summary."""
     from ..card import ModelCard
+    from ..errors import UnknownModelError
     from ..models import model_entry
     from ..weights import PRETRAINED_DIR, list_pretrained, read_config
 
     rows = []
     for name in list_pretrained():
         path = PRETRAINED_DIR / f"{name}.safetensors"
-        card = ModelCard.from_config(read_config(path))
+        try:
+            card = ModelCard.from_config(read_config(path))
+        except UnknownModelError as exc:  # one broken file must not hide the others
+            rows.append({"name": name, "architecture": "?", "size_mb": round(path.stat().st_size / 1e6, 2),
+                         "working_size": "?", "hints": "?", "description": f"unreadable card: {exc}"})
+            continue
         rows.append({"name": name, "architecture": card.architecture,
                      "size_mb": round(path.stat().st_size / 1e6, 2),
                      "working_size": card.working_size or "native",
