@@ -124,6 +124,14 @@ def test_bad_overrides_are_one_line_usage_errors(override, message):
     assert "\n" not in str(info.value)
 
 
+def test_cli_reports_a_bad_override_in_one_line(tmp_path, capsys):
+    code = main(["train", "--recipe", "fastcolor-photo", "--data", str(tmp_path), "--out", str(tmp_path / "r"),
+                 "optim.betas=[0.9]"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and len(err.splitlines()) == 1 and "'optim.betas' must be a list of 2 values" in err
+    assert not (tmp_path / "r").exists()
+
+
 def test_flag_values_are_set_without_parsing():
     from medcolor.train import load_config
 
@@ -286,7 +294,8 @@ def test_every_recipe_trains_a_few_steps(recipe, data_dir, tmp_path):
     train = [x for x in lines if x["event"] == "train"]
     assert [x["step"] for x in train] == [1, 2]
     assert all(np.isfinite(x["loss/total"]) for x in train)
-    assert any(x["event"] == "val" and x["val/deltae2000"] > 0 for x in lines)
+    # no --val: the held-out part of --data is scored with the evaluation protocol
+    assert any(x["event"] == "val" and x["val/held-out/deltae2000"] > 0 for x in lines)
     import medcolor
 
     model = medcolor.load_model(run)  # the run directory is a model
@@ -295,7 +304,7 @@ def test_every_recipe_trains_a_few_steps(recipe, data_dir, tmp_path):
     assert ab.shape == (1, 2, 32, 40) and torch.isfinite(ab).all()
     assert (run / "checkpoints" / "step_00000002.pt").is_file() and (run / "checkpoints" / "best.pt").is_file()
     best = medcolor.load_model(run / "best")  # the best-validation weights are a model too
-    assert best.medcolor_meta["selected"].startswith("best validation")
+    assert best.medcolor_card.selected == "best deltae2000 on held-out so far"
 
 
 def _weights(run):
@@ -399,7 +408,7 @@ def test_trains_on_a_few_real_photos(tmp_path):
     start = next(e for e in events if e["event"] == "start")
     assert "train data: 4 colour images, skipped 0 near-gray and 0 unreadable" in start["data"]
     base = next(e for e in events if e["event"] == "baseline_zero_chroma")
-    assert 0 < base["val/deltae2000"] < 50 and base["val/psnr"] > 10
+    assert 0 < base["photos"]["deltae2000"] < 50 and base["photos"]["psnr"] > 10
 
 
 def test_init_from_saved_model_and_interleaved_overrides(tmp_path, tiny_model_path, capsys):
