@@ -24,12 +24,12 @@ from PIL import Image, UnidentifiedImageError
 from torch.utils.data import Dataset, DistributedSampler
 
 from ..color import is_near_gray
-from ..errors import InputError
+from ..errors import InputError, UsageError
 from ..io.formats import RASTER_EXTENSIONS
 from .config import DataConfig
 
-__all__ = ["Sample", "ScanResult", "scan_folder", "scan_pairs", "hash_split",
-           "TrainDataset", "StepSampler", "load_val_batch", "random_crop_box", "stain_jitter"]
+__all__ = ["Sample", "ScanResult", "DataSources", "as_list", "scan_folder", "scan_pairs", "scan_sources",
+           "hash_split", "TrainDataset", "StepSampler", "load_val_batch", "random_crop_box", "stain_jitter"]
 
 
 @dataclass(frozen=True)
@@ -141,6 +141,52 @@ def hash_split(samples: list[Sample], val_fraction: float) -> tuple[list[Sample]
     if not val and len(train) > 1:  # tiny sets: keep at least one validation image
         val.append(train.pop())
     return train, val
+
+
+@dataclass
+class DataSources:
+    """Where the images come from (stored in checkpoints so ``--resume`` needs no paths)."""
+
+    data: str | list[str] | None = None  # folder(s) of colour images
+    val: str | list[str] | None = None  # validation folder(s); None = deterministic hash split of `data`
+    gray_dir: str | None = None  # paired mode: gray inputs ...
+    color_dir: str | None = None  # ... matched by relative path with colour targets
+
+
+def as_list(value: str | list[str] | None) -> list[str]:
+    """A folder option that may be one path, several, or none -> a list."""
+    return [] if not value else [value] if isinstance(value, str) else list(value)
+
+
+def scan_sources(cfg: DataConfig, src: DataSources) -> tuple[list[Sample], list[Sample], list[str]]:
+    """``(train, val, summary lines)`` of the sources; ``val`` is empty when ``src.val`` names folders.
+
+    Without validation folders, ``cfg.val_fraction`` of the training images are held out
+    by :func:`hash_split`. Raises :class:`~medcolor.errors.UsageError` when no source is given.
+    """
+    thr = cfg.gray_threshold
+    if src.gray_dir or src.color_dir:
+        if not (src.gray_dir and src.color_dir):
+            raise UsageError("paired mode needs both --gray-dir and --color-dir")
+        scanned = scan_pairs(src.gray_dir, src.color_dir, thr)
+    elif src.data:
+        scans = [scan_folder(f, thr, "data") for f in as_list(src.data)]
+        scanned = scans[0]
+        for extra in scans[1:]:
+            scanned.samples += extra.samples
+            scanned.near_gray += extra.near_gray
+            scanned.unreadable += extra.unreadable
+    else:
+        raise UsageError("give --data DIR (colour images) or --gray-dir and --color-dir")
+    lines = [scanned.summary("train data")]
+    if src.val:
+        train, val = scanned.samples, []
+        for folder in as_list(src.val):
+            lines.append(scan_folder(folder, thr, "validation").summary(f"validation set {Path(folder).name}"))
+    else:
+        train, val = hash_split(scanned.samples, cfg.val_fraction)
+        lines.append(f"no --val: hash split gives {len(train)} training and {len(val)} validation images")
+    return train, val, lines
 
 
 def random_crop_box(width: int, height: int, cfg: DataConfig, rng: np.random.Generator) -> tuple[int, int, int, int]:

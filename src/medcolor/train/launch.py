@@ -41,7 +41,7 @@ def start_run(cfg: TrainConfig, out: str | Path, *, data: str | Sequence[str] | 
             selects the best checkpoint.
         command: the command line that started the run, recorded in the model card.
     """
-    from .trainer import DataSources
+    from .data import DataSources
 
     run_dir = Path(out)
     if ckpt.is_run_dir(run_dir):
@@ -58,7 +58,7 @@ def resume_run(run_dir: str | Path, overrides: Sequence[str] = (),
 
     ``overrides`` (``key=value``) and ``values`` change the saved config, e.g. ``{"steps": 4000}``.
     """
-    from .trainer import DataSources
+    from .data import DataSources
 
     run_dir = Path(run_dir)
     payload = ckpt.load_checkpoint(ckpt.latest_checkpoint(run_dir))
