@@ -72,3 +72,20 @@ def test_validation_images_that_vanish_are_skipped(colour):
         batch = load_val_batch(samples, size=16, limit=10)
     assert batch["rgb"].shape == (len(samples) - 1, 3, 16, 16) and batch["rgb"].dtype == torch.uint8
     assert np.isfinite(batch["rgb"].float().numpy()).all()
+
+
+def test_a_resumed_run_removes_a_killed_runs_temporary_files(colour, tmp_path):
+    from test_train import COMMON, TINY
+
+    from medcolor.cli import main
+    from medcolor.fileio import TEMP_SUFFIX
+
+    run = tmp_path / "run"
+    assert main(["train", "--recipe", "fastcolor-photo", "--data", str(colour), "--out", str(run), *COMMON,
+                 *TINY["fastcolor-photo"]]) == 0
+    stale = [run / f".model.safetensors.a1b2{TEMP_SUFFIX}", run / "checkpoints" / f".step_00000003.pt.x{TEMP_SUFFIX}"]
+    for p in stale:
+        p.write_bytes(b"half written")
+    assert main(["train", "--resume", str(run), "--steps", "3"]) == 0
+    assert not any(p.exists() for p in stale)
+    assert not list(run.rglob(f"*{TEMP_SUFFIX}"))
