@@ -1,6 +1,7 @@
 """Peak memory (RSS) of ``medcolor colorize`` on extreme inputs, model included.
 
     .venv/bin/python benchmarks/bench_memory.py [--slices 1500] [--model default] [--device cpu] [--threads 1]
+        [--cases strip,ref,dicom,huge,volume]
 
 Each case runs ``python -m medcolor colorize FILE -o OUT`` in its own process
 and reads that process's peak resident set size (``ru_maxrss`` from
@@ -127,19 +128,22 @@ def main() -> None:
     ap.add_argument("--model", default="default")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--threads", type=int, default=1, help="OMP_NUM_THREADS of each case (default 1)")
+    ap.add_argument("--cases", default="strip,ref,dicom,huge,volume", help="cases to run (default: all)")
     args = ap.parse_args()
     import torch
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-memory-"))
     try:
         t = time.perf_counter()
-        cases = [
-            ("1 x 1000 PNG", _png(tmp / "strip.png", 1000, 1), 1),
-            ("512 x 512 PNG (reference)", _png(tmp / "ref.png", 512, 512), 1),
-            ("4096 x 4096 DICOM (16-bit)", _dicom(tmp / "big.dcm"), 1),
-            ("10000 x 10000 PNG (1e8 pixels)", _png(tmp / "huge.png", 10000, 10000), 1),
-            (f"512 x 512 x {args.slices} NIfTI", _nifti(tmp / "volume.nii.gz", args.slices), args.slices),
-        ]
+        builders = {
+            "strip": lambda: ("1 x 1000 PNG", _png(tmp / "strip.png", 1000, 1), 1),
+            "ref": lambda: ("512 x 512 PNG (reference)", _png(tmp / "ref.png", 512, 512), 1),
+            "dicom": lambda: ("4096 x 4096 DICOM (16-bit)", _dicom(tmp / "big.dcm"), 1),
+            "huge": lambda: ("10000 x 10000 PNG (1e8 pixels)", _png(tmp / "huge.png", 10000, 10000), 1),
+            "volume": lambda: (f"512 x 512 x {args.slices} NIfTI", _nifti(tmp / "volume.nii.gz", args.slices),
+                               args.slices),
+        }
+        cases = [builders[name.strip()]() for name in args.cases.split(",")]
         print(f"inputs built in {time.perf_counter() - t:.1f} s: "
               + ", ".join(f"{p.name} {p.stat().st_size / 2**20:.2f} MiB" for _, p, _ in cases))
         print(f"machine: {_cpu_name()}, {os.cpu_count()} CPU threads, "
