@@ -1,58 +1,16 @@
-"""User hints on top of network chroma: reading hint images and Levin-style refinement."""
+"""Levin refinement of network chroma with user hints (reading hints: tests/test_hints.py)."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from PIL import Image
 
-from medcolor.classic import load_hints, refine_ab
-from medcolor.classic.hints import hint_ab
+from medcolor.classic import refine_ab
 from medcolor.color import lab_to_rgb_np
-from medcolor.errors import InputError
+from medcolor.hints import hint_ab
 
 
 def _rgb(lab):
     return np.rint(lab_to_rgb_np(np.asarray(lab, dtype=np.float64)) * 255).astype(np.uint8)
-
-
-def test_load_hints_transparent_png(tmp_path):
-    rgba = np.zeros((20, 30, 4), np.uint8)
-    rgba[5, 5] = (*_rgb((50, 60, 40)), 255)  # red mark
-    rgba[6, 6] = (*_rgb((50, 60, 40)), 0)  # fully transparent: not a hint
-    rgba[7, 7] = (128, 128, 128, 255)  # opaque gray mark: not a hint
-    rgba[8, 8] = (*_rgb((60, -40, 40)), 90)  # semi-transparent green: a hint
-    path = tmp_path / "hints.png"
-    Image.fromarray(rgba, "RGBA").save(path)
-    rgb, mask = load_hints(path, (20, 30))
-    assert rgb.shape == (20, 30, 3) and rgb.dtype == np.uint8 and mask.dtype == bool
-    assert set(zip(*np.nonzero(mask))) == {(5, 5), (8, 8)}
-    np.testing.assert_array_equal(rgb[5, 5], _rgb((50, 60, 40)))
-
-
-def test_load_hints_painted_gray_copy():
-    """A copy of the gray image with colour strokes: gray pixels are ignored."""
-    img = np.repeat(np.linspace(0, 255, 40).astype(np.uint8)[None, :, None], 10, axis=0).repeat(3, 2)
-    img[2:4, 10:20] = _rgb((55, -20, -45))
-    rgb, mask = load_hints(img, (10, 40))
-    assert mask.sum() == 20 and mask[2:4, 10:20].all()
-
-
-def test_load_hints_errors(tmp_path):
-    path = tmp_path / "small.png"
-    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(path)
-    with pytest.raises(InputError, match="small.png") as info:
-        load_hints(path, (10, 12))
-    assert "8x8" in str(info.value) and "12x10" in str(info.value)
-    with pytest.raises(InputError, match="not found"):
-        load_hints(tmp_path / "missing.png", (8, 8))
-    bad = tmp_path / "bad.png"
-    bad.write_bytes(b"not an image")
-    with pytest.raises(InputError, match="bad.png"):
-        load_hints(bad, (8, 8))
-    with pytest.raises(TypeError):
-        load_hints(np.zeros((8, 8, 3)), (8, 8))
-    with pytest.raises(ValueError):
-        load_hints(np.zeros((8, 8), np.uint8), (8, 8))
 
 
 def _scene(h=64, w=96):

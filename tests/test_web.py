@@ -270,7 +270,6 @@ def test_unknown_window_is_4xx(client):
 
 # ------------------------------------------------------------------ hints
 def test_hints_change_the_painted_region(client):
-    pytest.importorskip("medcolor.classic.hints")
     h, w = 48, 64
     paint = np.zeros((h, w, 4), np.uint8)
     paint[30:40, 40:56] = (20, 60, 220, 255)  # a blue scribble, opaque

@@ -67,7 +67,8 @@ class UnitOptions:
         size: working size (``"auto"``: the model's; None: native).
         device: ``auto``, ``cpu``, ``cuda`` or ``mps``.
         batch_size: frames per forward pass (memory grows with it).
-        hints: user colour hints, for a one-frame unit only (see :mod:`medcolor.classic.hints`).
+        hints: user colour hints, for a one-frame unit only (see :func:`medcolor.hints.parse_hints`).
+        hint_method: ``auto``, ``learned`` or ``levin`` (see :func:`medcolor.pipeline.colorize_gray`).
         limits: input size limits (default :data:`medcolor.limits.DEFAULT_LIMITS`).
         overwrite: replace existing outputs.
         skip_existing: with one output per frame, leave existing ones alone (resume) instead of raising.
@@ -85,6 +86,7 @@ class UnitOptions:
     device: str | torch.device = "auto"
     batch_size: int = 8
     hints: object = None
+    hint_method: str = "auto"
     limits: Limits | None = None
     overwrite: bool = False
     skip_existing: bool = False
@@ -179,7 +181,7 @@ def colorize_unit(unit, out_paths, options: UnitOptions | None = None) -> UnitRe
             for gray, hu in _batches(src, max(1, int(o.batch_size)), o.needs_hu):
                 if hook is None and o.predict is None:  # the plain pipeline (with hints for one frame)
                     rgb = colorize_gray(gray, model=net, size=size, device=device, batch_size=len(gray),
-                                        hints=o.hints)
+                                        hints=o.hints, hint_method=o.hint_method)
                     for frame in rgb:
                         writer.add(frame)
                     continue

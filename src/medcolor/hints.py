@@ -4,6 +4,16 @@ A hint map is ``(B, 3, H, W)``: a*, b* in Lab units where the mask is 1, and
 the mask (channel 2) in {0, 1}.  Models with ``accepts_hints = True``
 (:mod:`medcolor.models.effcolor`) take it as a second input.
 
+User hints (:func:`parse_hints`) come as a hints image (a path or an array the
+size of the input: coloured marks on transparent or neutral-gray pixels, see
+:func:`load_hints`), as ``(rgb, mask)`` or as :class:`UserHints`.  They are given
+at the input's full resolution and pooled to the network's working shape by
+:meth:`UserHints.hint_map` (area pooling of a*b* x mask and of the mask, so a
+one-pixel mark is never lost).  :func:`resolve_hint_method` picks how they act:
+``learned`` (the network itself takes the hint map) when the model accepts
+hints, else ``levin`` (the automatic chroma refined by Levin propagation of the
+corrections, :func:`medcolor.classic.hints.refine_ab_lab`, at the working shape).
+
 :func:`simulate_hints` draws hints from the ground truth the way the paper
 trains and evaluates: each point is a square patch given the patch's mean
 a*b*.  Training draws the number of points from a geometric distribution
@@ -12,12 +22,23 @@ Gaussian around the centre; evaluation uses a fixed number of 5x5 patches.
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
-__all__ = ["HintSampling", "simulate_hints", "sample_counts"]
+__all__ = ["HintSampling", "simulate_hints", "sample_counts", "HINT_METHODS", "HINT_MIN_CHROMA", "UserHints",
+           "load_hints", "hint_ab", "parse_hints", "accepts_hints", "resolve_hint_method", "levin_refine"]
+
+HINT_METHODS = ("auto", "learned", "levin")
+HINT_MIN_CHROMA = 6.0  # C*ab above which a mark counts as a colour hint (gray marks are ignored)
+# Levin refinement solves for its correction at most at this many pixels (then upsamples it):
+# the correction is smooth away from edges, and a 128x128 solve is direct (no AMG set-up),
+# which keeps a hint re-run interactive.
+LEVIN_SOLVE_PIXELS = 128 * 128
 
 
 @dataclass(frozen=True)
@@ -94,3 +115,203 @@ def simulate_hints(ab: torch.Tensor, counts: torch.Tensor | int, *, patch: int |
             out[i, :2, y0:y1, x0:x1] = (total / (s * s))[:, None, None]
             out[i, 2, y0:y1, x0:x1] = 1.0
     return out.to(ab.device)
+
+
+# ---------------------------------------------------------------- user hints
+@dataclass(frozen=True)
+class UserHints:
+    """User hints at one image's size.
+
+    Attributes:
+        ab: ``(H, W, 2)`` float32 a*b* in Lab units at hinted pixels (0 elsewhere).
+        mask: ``(H, W)`` bool, the hinted pixels.
+    """
+
+    ab: np.ndarray
+    mask: np.ndarray
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return tuple(self.mask.shape)
+
+    def any(self) -> bool:
+        return bool(self.mask.any())
+
+    @classmethod
+    def from_map(cls, hint_map: torch.Tensor) -> "UserHints":
+        """From one ``(3, H, W)`` or ``(1, 3, H, W)`` hint map (e.g. :func:`simulate_hints`)."""
+        m = hint_map.detach().float().cpu().reshape(3, *hint_map.shape[-2:])
+        mask = (m[2] > 0.5).numpy()
+        ab = (m[:2] * (m[2] > 0.5)).permute(1, 2, 0).numpy()
+        return cls(np.ascontiguousarray(ab, dtype=np.float32), mask)
+
+    def hint_map(self, shape: tuple[int, int]) -> torch.Tensor:
+        """``(1, 3, h, w)`` hint map at ``shape``.
+
+        Area pooling of a*b* x mask and of the mask: a cell that holds any hinted
+        pixel is hinted, with the mean a*b* of its hinted pixels; upsampling repeats
+        the nearest cell.
+        """
+        ab = torch.from_numpy(np.ascontiguousarray(self.ab, dtype=np.float32)).permute(2, 0, 1)[None]
+        mask = torch.from_numpy(self.mask.astype(np.float32))[None, None]
+        if tuple(shape) != self.shape:
+            weighted = F.adaptive_avg_pool2d(ab * mask, shape)
+            mask = F.adaptive_avg_pool2d(mask, shape)
+            ab = weighted / mask.clamp(min=1e-12)
+        hinted = (mask > 0).float()
+        return torch.cat([ab * hinted, hinted], dim=1)
+
+
+def _ab_of_colours(rgb: np.ndarray) -> np.ndarray:
+    """uint8 ``(..., 3)`` sRGB -> float64 ``(..., 2)`` a*b*, converting each distinct colour once.
+
+    Hint images hold few distinct colours, so this is much faster than a per-pixel conversion.
+    """
+    from .color import rgb_to_lab_np
+
+    flat = rgb.reshape(-1, 3).astype(np.uint32)
+    colours, index = np.unique((flat[:, 0] << 16) | (flat[:, 1] << 8) | flat[:, 2], return_inverse=True)
+    table = np.stack([colours >> 16, (colours >> 8) & 255, colours & 255], axis=-1).astype(np.float64) / 255.0
+    ab = rgb_to_lab_np(table)[:, 1:] if colours.size else np.zeros((0, 2))
+    return ab[index.ravel()].reshape(*rgb.shape[:-1], 2)
+
+
+def _mask_from_rgba(rgba: np.ndarray) -> np.ndarray:
+    mask = rgba[..., 3] > 0
+    ab = _ab_of_colours(rgba[..., :3][mask])  # (N, 2) for the visible pixels only
+    mask[mask] = np.hypot(ab[:, 0], ab[:, 1]) > HINT_MIN_CHROMA
+    return mask
+
+
+def load_hints(path_or_array, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Read a hints image (file or array) and find the hint pixels.
+
+    A pixel is a hint when its alpha is > 0 (images without alpha count as
+    opaque) and its colour is not neutral: Lab chroma C*ab > ``HINT_MIN_CHROMA``.
+    So a hints file can be a transparent PNG with strokes, or a copy of the gray
+    image painted over in colour (the gray pixels are ignored).
+
+    Args:
+        path_or_array: a path to an image PIL can read, or a uint8 array
+            ``(H, W, 3)`` / ``(H, W, 4)`` (RGB / RGBA).
+        shape: ``(H, W)`` of the image being colorized.
+
+    Returns:
+        ``(hints_rgb, mask)``: ``(H, W, 3)`` uint8 and ``(H, W)`` bool.
+
+    Raises:
+        InputError: the file cannot be read or its size differs from ``shape``.
+    """
+    from .errors import InputError
+
+    shape = tuple(int(v) for v in shape)
+    if isinstance(path_or_array, (str, os.PathLike)):
+        from PIL import Image, UnidentifiedImageError
+
+        path = Path(path_or_array)
+        try:
+            with Image.open(path) as im:
+                rgba = np.asarray(im.convert("RGBA"))
+        except FileNotFoundError:
+            raise InputError(path, "hints file not found") from None
+        except (UnidentifiedImageError, OSError) as exc:
+            raise InputError(path, f"cannot read the hints image ({exc})") from None
+        name = path
+    else:
+        arr = np.asarray(path_or_array)
+        if arr.dtype != np.uint8:
+            raise TypeError(f"a hints array must be uint8, got {arr.dtype}")
+        if arr.ndim != 3 or arr.shape[-1] not in (3, 4):
+            raise ValueError(f"a hints array must have shape (H, W, 3) or (H, W, 4), got {arr.shape}")
+        alpha = arr[..., 3] if arr.shape[-1] == 4 else np.full(arr.shape[:2], 255, np.uint8)
+        rgba = np.dstack([arr[..., :3], alpha])
+        name = "hints array"
+    if rgba.shape[:2] != shape:
+        raise InputError(name, f"hints image is {rgba.shape[1]}x{rgba.shape[0]} (WxH) "
+                               f"but the input image is {shape[1]}x{shape[0]}")
+    return np.ascontiguousarray(rgba[..., :3]), _mask_from_rgba(rgba)
+
+
+def hint_ab(hints_rgb: np.ndarray) -> np.ndarray:
+    """a*b* of hint colours: uint8 ``(H, W, 3)`` -> float64 ``(H, W, 2)`` in Lab units."""
+    return _ab_of_colours(np.asarray(hints_rgb, dtype=np.uint8))
+
+
+def parse_hints(hints, shape: tuple[int, int]) -> UserHints:
+    """User hints in any accepted form -> :class:`UserHints` at ``shape`` ``(H, W)``.
+
+    Args:
+        hints: a path to a hints image, a uint8 ``(H, W, 3|4)`` array (see
+            :func:`load_hints`), a tuple ``(rgb uint8 (H, W, 3), mask bool (H, W))``,
+            or :class:`UserHints`.
+        shape: the input image's ``(H, W)``.
+
+    Raises:
+        InputError: an unreadable file or one of the wrong size.
+        TypeError / ValueError: an array of the wrong dtype or shape.
+    """
+    shape = tuple(int(v) for v in shape)
+    if isinstance(hints, UserHints):
+        if hints.shape != shape:
+            raise ValueError(f"hints are {hints.shape} but the image is {shape}")
+        return hints
+    if isinstance(hints, tuple):
+        from .classic._checks import bool_mask, rgb_uint8
+
+        if len(hints) != 2:
+            raise ValueError(f"hints as a tuple must be (rgb, mask), got {len(hints)} items")
+        rgb = rgb_uint8(hints[0], "hints rgb", shape)
+        mask = bool_mask(hints[1], "hints mask", shape)
+    else:
+        rgb, mask = load_hints(hints, shape)
+    ab = np.zeros((*shape, 2), np.float32)
+    ab[mask] = _ab_of_colours(rgb[mask])
+    return UserHints(ab, mask)
+
+
+def accepts_hints(net) -> bool:
+    """Whether the model takes a hint map as its second input (``net(L, hints)``)."""
+    return bool(getattr(net, "accepts_hints", False))
+
+
+def resolve_hint_method(net, method: str = "auto") -> str:
+    """``"learned"`` or ``"levin"`` for ``method`` in :data:`HINT_METHODS` and this model.
+
+    ``auto``: the learned network when the model accepts hints, else Levin refinement.
+
+    Raises:
+        UsageError: an unknown method, or ``learned`` for a model without hint input.
+    """
+    from .errors import UsageError
+
+    if method not in HINT_METHODS:
+        raise UsageError(f"unknown hint method {method!r}; choose from {', '.join(HINT_METHODS)}")
+    if method == "auto":
+        return "learned" if accepts_hints(net) else "levin"
+    if method == "learned" and not accepts_hints(net):
+        name = getattr(net, "medcolor_name", type(net).__name__)
+        raise UsageError(f"model {name} does not take hints as input; use the levin hint method")
+    return method
+
+
+def levin_refine(L: torch.Tensor, ab: torch.Tensor, hint_map: torch.Tensor) -> torch.Tensor:
+    """Levin refinement of automatic chroma with a hint map, all at one (working) shape.
+
+    Args:
+        L: ``(1, 1, h, w)`` L* in [0, 100].
+        ab: ``(1, 2, h, w)`` automatic a*b* in Lab units.
+        hint_map: ``(1, 3, h, w)`` hint map (a*, b*, mask).
+
+    Returns:
+        ``(1, 2, h, w)`` float32 a*b*: the hints' a*b* at hinted cells, the automatic
+        chroma plus a correction spread along the edges of L* elsewhere.
+    """
+    from .classic.hints import refine_ab_lab
+
+    mask = (hint_map[0, 2] > 0.5).cpu().numpy()
+    if not mask.any():
+        return ab.float()
+    out = refine_ab_lab(L[0, 0].double().cpu().numpy(), ab[0].permute(1, 2, 0).double().cpu().numpy(),
+                        hint_map[0, :2].permute(1, 2, 0).double().cpu().numpy(), mask,
+                        max_pixels=LEVIN_SOLVE_PIXELS)
+    return torch.from_numpy(np.ascontiguousarray(out.transpose(2, 0, 1), dtype=np.float32))[None].to(ab.device)

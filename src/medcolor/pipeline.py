@@ -5,7 +5,9 @@ Steps (the same for photos, X-ray, CT, MR and histology):
 1. the display gray image (values in [0, 1]) is turned into its L*;
 2. L* is resized so its short side is ``size`` (the model's working size);
 3. the model predicts a*b* in Lab units;
-4. optional user hints refine the chroma (:mod:`medcolor.classic.hints`);
+4. optional user hints (:mod:`medcolor.hints`), pooled to the working size, steer
+   the chroma: models that accept hints take them as a second input (learned
+   hints), other models' chroma is refined by Levin propagation;
 5. the chroma is upsampled and joined with the full-resolution L*
    (:func:`medcolor.recombine.recombine`), so structure is never changed.
 """
@@ -21,7 +23,7 @@ from torch import nn
 
 from .color import gray_to_lightness, rgb_to_gray_np, to_unit_float
 from .device import resolve_device
-from .recombine import recombine, upsample_ab
+from .recombine import recombine
 from .weights import load_model
 
 __all__ = ["colorize", "colorize_gray", "get_model", "working_shape", "predict_ab", "as_gray",
@@ -77,13 +79,18 @@ def working_shape(h: int, w: int, size: int | None) -> tuple[int, int]:
     return min(cap, max(1, round(h * scale))), min(cap, max(1, round(w * scale)))
 
 
-def predict_ab(net: nn.Module, L: torch.Tensor, size: int | None) -> torch.Tensor:
-    """``(N, 1, H, W)`` L* -> ``(N, 2, h, w)`` a*b* predicted at the working size."""
+def _working_lightness(L: torch.Tensor, size: int | None) -> torch.Tensor:
+    """``(N, 1, H, W)`` L* -> ``(N, 1, h, w)`` L* in [0, 100] at the working shape."""
     hw = working_shape(*L.shape[-2:], size)
     small = L if hw == tuple(L.shape[-2:]) else F.interpolate(L, size=hw, mode="bilinear",
                                                                antialias=True, align_corners=False)
+    return small.clamp(0, 100)
+
+
+def predict_ab(net: nn.Module, L: torch.Tensor, size: int | None) -> torch.Tensor:
+    """``(N, 1, H, W)`` L* -> ``(N, 2, h, w)`` a*b* predicted at the working size."""
     with torch.inference_mode():
-        return net(small.clamp(0, 100)).float()
+        return net(_working_lightness(L, size)).float()
 
 
 def as_gray(image: np.ndarray) -> np.ndarray:
@@ -102,21 +109,24 @@ def as_gray(image: np.ndarray) -> np.ndarray:
     return np.clip(arr, 0.0, 1.0).astype(np.float32)
 
 
-def _refine_with_hints(L: torch.Tensor, ab: torch.Tensor, hints) -> torch.Tensor:
-    """Apply user hints (path, array or (rgb, mask)) to ``(1, 2, H, W)`` full-res chroma."""
-    from .classic.hints import load_hints, refine_ab
+def _predict_with_hints(net: nn.Module, L: torch.Tensor, size: int | None, hints, method: str) -> torch.Tensor:
+    """``(1, 1, H, W)`` L* and full-resolution :class:`~medcolor.hints.UserHints` -> ``(1, 2, h, w)``
+    a*b* at the working shape: the network's own hint input (``learned``) or Levin refinement
+    of its automatic chroma (``levin``)."""
+    from .hints import levin_refine
 
-    h, w = L.shape[-2:]
-    if isinstance(hints, tuple):
-        hints_rgb, mask = hints
-    else:
-        hints_rgb, mask = load_hints(hints, (h, w))
-    out = refine_ab(L[0, 0].double().numpy(), ab[0].permute(1, 2, 0).double().numpy(), hints_rgb, mask)
-    return torch.from_numpy(np.ascontiguousarray(out)).permute(2, 0, 1)[None].float()
+    small = _working_lightness(L, size)
+    hint_map = hints.hint_map(tuple(small.shape[-2:])).to(small)  # (1, 3, h, w)
+    with torch.inference_mode():
+        if method == "learned":
+            return net(small, hint_map).float()
+        ab = net(small).float()
+    return levin_refine(small, ab, hint_map)
 
 
 def colorize_gray(gray: np.ndarray, model: str | os.PathLike | nn.Module = "default", size: int | str | None = "auto",
-                  device: str | torch.device = "auto", batch_size: int = 8, hints=None) -> np.ndarray:
+                  device: str | torch.device = "auto", batch_size: int = 8, hints=None,
+                  hint_method: str = "auto") -> np.ndarray:
     """Colorize display gray values in [0, 1].
 
     Args:
@@ -126,7 +136,11 @@ def colorize_gray(gray: np.ndarray, model: str | os.PathLike | nn.Module = "defa
             ``"auto"`` uses the size the model was trained for (256 unless its card says otherwise).
         device: ``auto``, ``cpu``, ``cuda`` or ``mps``.
         batch_size: frames per forward pass.
-        hints: optional user hints for a single 2-D image (see :mod:`medcolor.classic.hints`).
+        hints: optional user hints for a single 2-D image: a hints image (path or uint8
+            array), ``(rgb, mask)`` or :class:`~medcolor.hints.UserHints` (see
+            :func:`medcolor.hints.parse_hints`).
+        hint_method: ``auto`` (the learned hint input when the model has one, else
+            Levin refinement), ``learned`` or ``levin``.
 
     Returns:
         uint8 RGB ``(H, W, 3)`` for 2-D input, ``(N, H, W, 3)`` for a stack; the
@@ -141,28 +155,33 @@ def colorize_gray(gray: np.ndarray, model: str | os.PathLike | nn.Module = "defa
     net = get_model(model, dev)
     if size == "auto":
         size = model_working_size(net)
+    if hints is not None:
+        from .hints import parse_hints, resolve_hint_method
+
+        method = resolve_hint_method(net, hint_method)
+        hints = parse_hints(hints, frames.shape[-2:])
     out = np.empty((*frames.shape, 3), dtype=np.uint8)
     for start in range(0, frames.shape[0], max(1, batch_size)):
         chunk = torch.from_numpy(frames[start:start + batch_size])[:, None].to(dev)
         L = gray_to_lightness(chunk.float())  # (B, 1, H, W) L* of the input
-        ab = predict_ab(net, L, size)  # (B, 2, h, w) a*b* in Lab units
+        if hints is None:
+            ab = predict_ab(net, L, size)  # (B, 2, h, w) a*b* in Lab units
+        else:
+            ab = _predict_with_hints(net, L, size, hints, method)  # (1, 2, h, w)
         L, ab = L.cpu(), ab.cpu()
         for i in range(L.shape[0]):  # per frame keeps the full-resolution buffers small
-            ab_i = ab[i:i + 1]
-            if hints is not None:
-                ab_i = _refine_with_hints(L[i:i + 1], upsample_ab(ab_i, tuple(L.shape[-2:])), hints)
-            out[start + i] = recombine(L[i:i + 1], ab_i)[0]
+            out[start + i] = recombine(L[i:i + 1], ab[i:i + 1])[0]
     return out[0] if single else out
 
 
 def colorize(image, model: str | os.PathLike | nn.Module = "default", size: int | str | None = "auto",
              device: str | torch.device = "auto", window=None, axis: int | None = None,
-             hints=None, batch_size: int = 8) -> np.ndarray:
+             hints=None, batch_size: int = 8, hint_method: str = "auto") -> np.ndarray:
     """Colorize an image file (PNG/JPEG/TIFF/BMP, DICOM, NIfTI) or an in-memory array.
 
     Files are read with :func:`medcolor.io.read` (``window`` and ``axis`` apply to
     DICOM and NIfTI).  Returns uint8 RGB ``(H, W, 3)``, or ``(N, H, W, 3)`` for
-    multi-frame DICOM and volumes.
+    multi-frame DICOM and volumes.  ``hints`` and ``hint_method``: see :func:`colorize_gray`.
     """
     if isinstance(image, (str, os.PathLike)):
         from .io import read
@@ -171,4 +190,5 @@ def colorize(image, model: str | os.PathLike | nn.Module = "default", size: int 
         gray = frames[0] if frames.shape[0] == 1 else frames
     else:
         gray = image
-    return colorize_gray(gray, model=model, size=size, device=device, batch_size=batch_size, hints=hints)
+    return colorize_gray(gray, model=model, size=size, device=device, batch_size=batch_size, hints=hints,
+                         hint_method=hint_method)

@@ -5,13 +5,15 @@
 * :func:`reinhard_transfer` -- l-alpha-beta statistics transfer, Reinhard et al. 2001;
 * :func:`apply_lut` / :func:`list_luts` -- DICOM well-known pseudo-colour palettes
   and matplotlib colormaps;
-* :func:`load_hints` / :func:`refine_ab` -- user hints on top of a network's chroma.
+* :func:`refine_ab` -- Levin refinement of a network's chroma with user hints
+  (hints are read by :func:`medcolor.hints.load_hints`, re-exported here).
 
 See ``docs/classic.md``.
 """
 from __future__ import annotations
 
-from .hints import load_hints, refine_ab
+from ..hints import load_hints
+from .hints import refine_ab
 from .levin import SolverOptions, levin_colorize, levin_propagate
 from .luts import apply_lut, list_luts
 from .reinhard import reinhard_transfer

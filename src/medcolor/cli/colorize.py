@@ -53,6 +53,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--axis", type=int, choices=(0, 1, 2), default=None, help="NIfTI slicing axis (default 2)")
     p.add_argument("--hints", type=Path, default=None,
                    help="hints image (same size as a single INPUT): coloured marks on transparent/gray")
+    p.add_argument("--hint-method", choices=("auto", "learned", "levin"), default="auto",
+                   help="how hints act: 'learned' (the model's own hint input) or 'levin' (Levin refinement "
+                        "of the automatic colours); default 'auto': learned when the model takes hints")
     from ..limits import DEFAULT_LIMITS as d
 
     p.add_argument("--max-pixels", type=int, default=None,
@@ -85,6 +88,7 @@ class ColorizeOptions:
     window: str | None = None
     axis: int | None = None
     hints: Path | None = None
+    hint_method: str = "auto"
     max_pixels: int | None = None  # the limits: None keeps medcolor.limits.DEFAULT_LIMITS' value
     max_total_pixels: int | None = None
     max_frames: int | None = None
@@ -97,6 +101,7 @@ class ColorizeOptions:
     def from_args(cls, args: argparse.Namespace) -> ColorizeOptions:
         return cls(inputs=tuple(args.inputs), output=args.output, model=str(args.model), device=args.device, batch_size=args.batch_size,
                    size=args.size, fmt=args.fmt, window=args.window, axis=args.axis, hints=args.hints,
+                   hint_method=args.hint_method,
                    max_pixels=args.max_pixels, max_total_pixels=args.max_total_pixels, max_frames=args.max_frames,
                    max_buffer_bytes=args.max_buffer_bytes, overwrite=args.overwrite, quiet=args.quiet,
                    debug=args.debug)
@@ -273,7 +278,7 @@ class _Batch:
             self._claim(out)
         result = colorize_unit(unit.source, outs, UnitOptions(
             model=self.net, model_name=self.model_name, fmt=o.fmt, window=o.window, axis=o.axis, size=o.size,
-            device=self.device, batch_size=o.batch_size, hints=o.hints, limits=self.limits, overwrite=o.overwrite,
+            device=self.device, batch_size=o.batch_size, hints=o.hints, hint_method=o.hint_method, limits=self.limits, overwrite=o.overwrite,
             skip_existing=not o.overwrite))  # frame batch by frame batch; existing per-frame outputs kept
         self.tally.written += len(result.outputs)
         self.tally.exists += len(result.skipped)
@@ -310,6 +315,10 @@ def _run(opts: ColorizeOptions, shard) -> int:
         raise UsageError("no supported input images found in " + " ".join(opts.inputs))
     if opts.hints is not None and len(found.files) != 1:
         raise UsageError("--hints applies to exactly one input image")
+    if opts.hints is not None:
+        from ..hints import resolve_hint_method
+
+        resolve_hint_method(net, opts.hint_method)  # 'learned' for a model without hint input: a usage error
     if shard.is_main:
         remove_stale_temps(opts.output)  # what a killed earlier run left; before any rank writes
     shard.barrier()

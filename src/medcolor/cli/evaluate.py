@@ -2,7 +2,7 @@
 
     medcolor evaluate --data GT_DIR --models default RUN_DIR ... \\
                       [--baselines zero-chroma,levin,welsh,reinhard,lut] [--size S] \\
-                      [--device auto] [--limit N] --out REPORT_DIR [--overwrite]
+                      [--device auto] [--limit N] [--hints N[,N...]] --out REPORT_DIR [--overwrite]
 
 Every method receives the same inputs (the L* of each ground-truth image
 rendered as sRGB gray uint8, see :mod:`medcolor.evaluate.protocol`); the
@@ -47,11 +47,26 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=None, metavar="N",
                    help="evaluate only the first N usable images (sorted by file name)")
     p.add_argument("--seed", type=int, default=0, help="seed of the Levin hint sampling (default 0)")
+    p.add_argument("--hints", type=_hint_counts, default=[], metavar="N[,N...]",
+                   help="also score each model with N simulated hint points per image (5x5 patches of the "
+                        "true mean colour, seeded by --seed), with its learned hint input and with Levin "
+                        "refinement; e.g. 1,2,5,10")
     p.add_argument("--grid", type=int, default=6, metavar="N", help="images shown in the report grid")
     p.add_argument("--out", required=True, metavar="REPORT_DIR", help="folder to write the report into")
     p.add_argument("--overwrite", action="store_true", help="replace report files already in REPORT_DIR")
     p.set_defaults(run=run)
     return p
+
+
+def _hint_counts(text: str) -> list[int]:
+    """``"1,2,5"`` -> ``[1, 2, 5]`` (non-negative integers)."""
+    try:
+        counts = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated point counts such as 1,2,5, got {text!r}") from None
+    if not counts or min(counts) < 0:
+        raise argparse.ArgumentTypeError(f"point counts must be integers >= 0, got {text!r}")
+    return counts
 
 
 def _parse_baselines(text: str) -> list[str]:
@@ -76,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
     config = EvalConfig(
         data=args.data, out=args.out, models=list(args.models), baselines=_parse_baselines(args.baselines),
         size=args.size, work_size=args.work_size, device=args.device, limit=args.limit,
-        seed=args.seed, grid=args.grid, overwrite=args.overwrite)
+        seed=args.seed, grid=args.grid, overwrite=args.overwrite, hints=args.hints)
     log = lambda msg: print(msg, file=sys.stderr)  # noqa: E731
     if len(args.data) > 1:
         from ..evaluate import evaluate_sets, side_by_side

@@ -29,7 +29,10 @@ class EvalConfig:
             each model was trained for, ``None`` = native size.
         device: torch device for the models.
         limit: evaluate at most this many usable images.
-        seed: seed of the Levin hint draw.
+        seed: seed of the Levin hint draw and of the simulated hints.
+        hints: numbers of simulated hint points per image; for each N > 0 every
+            model is also scored with N hints, learned and Levin
+            (:mod:`medcolor.evaluate.hinted`).
         grid: number of images in the report grid.
         overwrite: replace an existing report.
         lpips: compute LPIPS when its weights are on disk (else a note).
@@ -47,6 +50,7 @@ class EvalConfig:
     grid: int = 6
     overwrite: bool = False
     lpips: bool = True
+    hints: list[int] = field(default_factory=list)
 
     def command_line(self) -> str:
         """The ``medcolor evaluate`` command that reproduces this run (printed in the report)."""
@@ -64,6 +68,8 @@ class EvalConfig:
             parts += ["--limit", str(self.limit)]
         if self.seed:
             parts += ["--seed", str(self.seed)]
+        if self.hints:
+            parts += ["--hints", ",".join(str(n) for n in self.hints)]
         parts += ["--out", str(self.out)]
         return " ".join(shlex.quote(p) for p in parts)
 
@@ -112,6 +118,8 @@ def evaluate(config: EvalConfig, log=None) -> EvalResult:
     out = Path(config.out)
     _check_out(out, config.overwrite)
     baselines = _method_names(config)
+    if config.hints and not config.models:
+        raise UsageError("--hints scores models with simulated hints: give at least one --models entry")
     # load models first so an unknown one fails before minutes of work
     models = [ModelMethod(spec, spec, device=config.device, work_size=config.work_size) for spec in config.models]
     gtset = load_ground_truth(config.data, size=config.size, limit=config.limit, log=log)
@@ -123,6 +131,10 @@ def evaluate(config: EvalConfig, log=None) -> EvalResult:
             why.append(f"{len(gtset.unreadable)} unreadable")
         raise InputError(gtset.root, f"no colour ground-truth image to evaluate ({', '.join(why)} skipped)")
     methods = build_baselines(baselines, gtset.samples, seed=config.seed) + models
+    if config.hints:
+        from .hinted import hinted_methods, hints_note
+
+        methods += hinted_methods(models, config.hints, seed=config.seed)
 
     notes = []
     extra = {}
@@ -144,7 +156,7 @@ def evaluate(config: EvalConfig, log=None) -> EvalResult:
         "unreadable": gtset.unreadable,
         "protocol": protocol_text(config.size, {m.name: m.working_size for m in models}),
         "baselines": baseline_notes(baselines, config.seed, gtset.samples),
-        "notes": notes,
+        "notes": notes + ([hints_note(config.hints, config.seed)] if config.hints else []),
     }
     stats = write_report(out, result.rows, result.grid, info)
     return EvalResult(out_dir=out, stats=stats, grayscale=gtset.grayscale, unreadable=gtset.unreadable,

@@ -10,7 +10,7 @@ Routes::
     GET  /api/models       the models a client may choose
     GET  /api/windows      the window presets for DICOM/NIfTI
     POST /api/preview      multipart file [+ window] -> the gray preview frame as PNG
-    POST /api/colorize     multipart file [+ model, window, size, format, hints] -> PNG or DICOM
+    POST /api/colorize     multipart file [+ model, window, size, format, hints, hint_method] -> PNG or DICOM
 
 Every error is a JSON body ``{"error": "..."}``.  User errors are 4xx: 413 for an
 upload or image over the limits (checked from the headers, so a decompression
@@ -135,7 +135,7 @@ def create_app(config: WebConfig | None = None, models: Mapping[str, nn.Module] 
     @app.get("/api/health", summary="Server status, limits and queue depth")
     async def health() -> dict:
         return {"status": "ok", "version": __version__, "device": str(engine.device),
-                "default_model": engine.default_model(), "hints": True,
+                "default_model": engine.default_model(),
                 "limits": {"max_upload_bytes": config.max_upload_bytes, "max_pixels": config.max_pixels,
                            "max_total_pixels": config.max_total_pixels, "max_frames": config.max_frames,
                            "max_buffer_bytes": config.max_buffer_bytes,
@@ -176,9 +176,13 @@ def create_app(config: WebConfig | None = None, models: Mapping[str, nn.Module] 
                        format: Literal["png", "dcm"] = Form("png", description="png, or dcm for DICOM input"),
                        hints: UploadFile | None = File(None, description="RGBA PNG of the preview frame's "
                                                                          "size; painted pixels are hints"),
+                       hint_method: Literal["auto", "learned", "levin"] = Form(
+                           "auto", description="learned: the model's own hint input; levin: Levin refinement "
+                                               "of the automatic colours; auto: learned when the model has it"),
                        ) -> Response:
         try:
-            job = await _job(file, hints, model=model or None, window=window or None, size=size, fmt=format)
+            job = await _job(file, hints, model=model or None, window=window or None, size=size, fmt=format,
+                             hint_method=hint_method)
         except MedcolorError as exc:
             return error_response(_status_of(exc), str(exc))
         return await _run(engine.colorize, job)

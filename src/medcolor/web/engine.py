@@ -66,6 +66,7 @@ class ColorizeJob:
     size: int | None = None  # working size (short side); None = WebConfig.size
     fmt: str = "png"  # "png" | "dcm"
     hints: bytes | None = None  # PNG (RGBA) the size of the preview frame; painted pixels are hints
+    hint_method: str = "auto"  # "auto" | "learned" | "levin" (medcolor.hints.resolve_hint_method)
 
 
 @dataclass
@@ -247,6 +248,10 @@ class Engine:
                 idx = _preview_index(shape[0], fmt)
                 hints = _decode_hints(job.hints, shape[-2:]) if job.hints else None
                 headers = self._headers(fmt, shape, idx, model=name)
+                if hints is not None:
+                    from ..hints import resolve_hint_method
+
+                    headers["X-Medcolor-Hint-Method"] = resolve_hint_method(net, job.hint_method)
                 if job.fmt == "dcm":
                     if fmt != "dicom":
                         raise BadRequestError(f"format=dcm needs a DICOM upload; {job.filename} is {fmt}")
@@ -256,11 +261,12 @@ class Engine:
                     with mio.open_writer([out], src.meta, fmt="dcm", model_name=name) as writer:
                         for frame in self._frames(job, src, src.meta.path, 0, shape[0]):
                             writer.add(colorize_gray(frame, model=net, size=size, device=self.device,
-                                                     hints=hints))  # (H, W, 3) uint8
+                                                     hints=hints, hint_method=job.hint_method))  # (H, W, 3)
                     body, media = out.read_bytes(), "application/dicom"
                 else:
                     frame = next(self._frames(job, src, src.meta.path, idx, idx + 1))
-                    rgb = colorize_gray(frame, model=net, size=size, device=self.device, hints=hints)
+                    rgb = colorize_gray(frame, model=net, size=size, device=self.device, hints=hints,
+                                        hint_method=job.hint_method)
                     body = encode_png(rgb, {"Software": "medcolor", "medcolor-model": name})
                     media = "image/png"
         headers["X-Medcolor-Seconds"] = f"{time.perf_counter() - t0:.3f}"

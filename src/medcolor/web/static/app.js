@@ -7,7 +7,6 @@ const state = {
   file: null,         // the File the user chose
   format: null,       // input format detected by the server (png, jpeg, dicom, nifti ...)
   hasHints: false,    // something is painted on the hint canvas
-  hintsEnabled: false,
   busy: false,
   resultUrl: null,
   previewUrl: null,
@@ -25,7 +24,7 @@ function setBusy(busy) {
   state.busy = busy;
   document.body.setAttribute("aria-busy", busy ? "true" : "false");
   $("run").disabled = busy || !state.file;
-  $("rerun").disabled = busy || !state.file || !state.hasHints || !state.hintsEnabled;
+  $("rerun").disabled = busy || !state.file || !state.hasHints;
   $("dl-dcm").disabled = busy || state.format !== "dicom";
 }
 
@@ -136,7 +135,7 @@ async function downloadDicom() {
   setStatus("Colorizing every frame for the DICOM download…");
   try {
     const fd = formData({ model: $("model").value, format: "dcm", ...($("size").value ? { size: $("size").value } : {}) });
-    if (state.hasHints && state.hintsEnabled) fd.append("hints", await canvasBlob(), "hints.png");
+    if (state.hasHints) fd.append("hints", await canvasBlob(), "hints.png");
     const blob = await (await post("/api/colorize", fd)).blob();
     const a = document.createElement("a");
     a.href = URL.createObjectURL(blob);
@@ -185,7 +184,7 @@ function setupPainting() {
     ctx.stroke();
   };
   canvas.addEventListener("pointerdown", (ev) => {
-    if (!state.file || !state.hintsEnabled) return;
+    if (!state.file) return;
     canvas.setPointerCapture(ev.pointerId);
     last = point(ev);
     stroke(last, last);
@@ -256,9 +255,6 @@ async function loadOptions() {
       $("window").add(new Option(`${name} (C ${w.center}, W ${w.width})`, name));
     }
     if (health.limits.size) $("size").value = health.limits.size;
-    state.hintsEnabled = !!health.hints;
-    $("hint-tools").disabled = !state.hintsEnabled;
-    if (!state.hintsEnabled) $("hint-note").textContent = "Hint painting is not available on this server.";
   } catch (err) {
     showError(`cannot reach the server: ${err.message}`);
   }
