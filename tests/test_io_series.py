@@ -181,3 +181,20 @@ def test_series_to_one_nifti_with_the_simpleitk_geometry(tmp_path, tiny_model_pa
     colours = np.stack([data["R"], data["G"], data["B"]], axis=-1)  # (X, Y, Z, 3)
     dicom_rgb = np.stack([pydicom.dcmread(p).pixel_array for p in dcm_outs])  # (F, H, W, 3)
     np.testing.assert_array_equal(colours[:, ::-1].transpose(2, 1, 0, 3), dicom_rgb)
+
+
+def test_cli_series_folder_to_one_nifti_and_to_one_dicom_series(tmp_path, tiny_model_path):
+    from medcolor.cli import main
+
+    paths, _ = write_series(tmp_path / "in" / "ct", n=4, seed=5)
+    (tmp_path / "in" / "note.png").parent.mkdir(exist_ok=True)
+    Image.fromarray(np.zeros((6, 6), np.uint8)).save(tmp_path / "in" / "note.png")
+    model = ["--model", str(tiny_model_path), "-q"]
+    assert main(["colorize", str(tmp_path / "in"), "-o", str(tmp_path / "nii"), "--format", "nii", *model]) == 0
+    volumes = sorted((tmp_path / "nii").rglob("*.nii.gz"))
+    assert len(volumes) == 2  # the series as one volume, the PNG as another
+    assert sorted(nib.load(v).shape for v in volumes) == [(6, 6, 1), (16, 12, 4)]
+    assert main(["colorize", str(tmp_path / "in"), "-o", str(tmp_path / "dcm"), "--format", "dcm", *model]) == 0
+    instances = [pydicom.dcmread(p) for p in (tmp_path / "dcm").rglob("*.dcm") if p.stem != "note"]
+    assert len(instances) == 4 and len({ds.SeriesInstanceUID for ds in instances}) == 1
+    assert sorted(int(ds.InstanceNumber) for ds in instances) == [1, 2, 3, 4]
