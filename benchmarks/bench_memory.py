@@ -119,7 +119,8 @@ def _run_case(cmd: list[str], threads: int) -> tuple[float, float, int, str]:
         seconds = time.perf_counter() - t
         err.seek(0)
         lines = err.read().decode(errors="replace").strip().splitlines()
-    return usage.ru_maxrss / 2**20, seconds, proc.returncode, (lines[-1] if lines else "")
+    errors = [line for line in lines if line.startswith("error:")]  # the per-file reason, else the summary
+    return usage.ru_maxrss / 2**20, seconds, proc.returncode, (errors or lines or [""])[-1]
 
 
 def main() -> None:
