@@ -24,11 +24,8 @@ is decoded frame by frame.
 """
 from __future__ import annotations
 
-import io
 import os
 import struct
-import tempfile
-import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -37,88 +34,20 @@ import numpy as np
 from ..errors import InputError
 from ..limits import DEFAULT_LIMITS, Limits
 from .common import color_to_gray
-from .meta import Geometry, ImageMeta, SourceUIDs, series_affine
+from .dicom_header import (
+    DEFLATED,
+    dicom_geometry,
+    dicom_uids,
+    error_reason,
+    file_window,
+    frame_rescale,
+    inflate,
+    read_header,
+)
+from .meta import ImageMeta
 from .source import ImageSource
 
-__all__ = ["read_dicom", "read_header", "open_dicom", "DicomFileSource", "DicomPixels", "dicom_uids",
-           "dicom_geometry"]
-
-_DEFER = 64 * 1024  # header values larger than this (pixel data) stay on disk
-_PIXEL_TAGS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
-_DEFLATED = "1.2.840.10008.1.2.1.99"
-
-
-def _reason(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
-def read_header(path: str | Path, *, limits: Limits | None = None):
-    """The pydicom header of ``path`` without loading its pixel data (which is deleted from it).
-
-    Raises :class:`InputError` for a corrupt file or one without image pixel data.
-    """
-    import pydicom
-    from pydicom.errors import InvalidDicomError
-
-    try:
-        ds = pydicom.dcmread(path, force=True, defer_size=_DEFER)
-    except (InvalidDicomError, OSError, EOFError, ValueError, KeyError, TypeError, struct.error,
-            zlib.error) as exc:
-        raise InputError(path, f"corrupt or truncated DICOM file ({type(exc).__name__}: {exc})") from None
-    if not any(tag in ds for tag in _PIXEL_TAGS):
-        sop = ds.get("SOPClassUID")
-        kind = f" ({sop.name})" if sop is not None and hasattr(sop, "name") else ""
-        raise InputError(path, f"DICOM file has no image pixel data{kind}")
-    for tag in _PIXEL_TAGS:
-        if tag in ds:
-            del ds[tag]
-    if "TransferSyntaxUID" not in getattr(ds, "file_meta", {}):
-        ds.file_meta.TransferSyntaxUID = pydicom.uid.ImplicitVRLittleEndian  # bare datasets without meta
-    return ds
-
-
-def _functional_item(ds, sequence: str, frame: int):
-    """The item of ``sequence`` for ``frame`` from the per-frame, else the shared functional groups."""
-    for groups, index in (("PerFrameFunctionalGroupsSequence", frame), ("SharedFunctionalGroupsSequence", 0)):
-        seq = ds.get(groups)
-        if seq and len(seq) > index and sequence in seq[index] and len(seq[index][sequence].value):
-            return seq[index][sequence].value[0]
-    return None
-
-
-def _rescale(ds, frame: int) -> tuple[float, float]:
-    """``(slope, intercept)`` for ``frame`` (top level, else functional groups); (1, 0) if none."""
-    source = ds if "RescaleSlope" in ds or "RescaleIntercept" in ds else \
-        _functional_item(ds, "PixelValueTransformationSequence", frame)
-    if source is None:
-        return 1.0, 0.0
-    slope = source.get("RescaleSlope", 1.0)
-    intercept = source.get("RescaleIntercept", 0.0)
-    return float(slope if slope not in (None, "") else 1.0), float(intercept if intercept not in (None, "") else 0.0)
-
-
-def _first(value) -> float | None:
-    """The first of a possibly multi-valued DS, or None."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, (list, tuple)) or hasattr(value, "__getitem__") and not isinstance(value, str):
-        value = value[0] if len(value) else None
-    return None if value is None else float(value)
-
-
-def _file_window(ds, frame: int) -> tuple[float, float, str] | None:
-    """The file's own ``(center, width, function)`` for ``frame``, or None."""
-    source = ds if "WindowCenter" in ds else _functional_item(ds, "FrameVOILUTSequence", frame)
-    if source is None:
-        return None
-    center, width = _first(source.get("WindowCenter")), _first(source.get("WindowWidth"))
-    if center is None or width is None or width <= 0:
-        return None
-    function = str(source.get("VOILUTFunction", "LINEAR") or "LINEAR").upper()
-    if function == "LINEAR" and width < 1:
-        return None
-    return center, width, function
+__all__ = ["read_dicom", "open_dicom", "DicomFileSource", "DicomPixels"]
 
 
 class DicomPixels:
@@ -135,7 +64,7 @@ class DicomPixels:
         self.colour = self.photometric not in ("MONOCHROME1", "MONOCHROME2")
         self.bits = int(ds.get("BitsStored", ds.get("BitsAllocated", 8)) or 8)
         self.modality_lut = "ModalityLUTSequence" in ds and bool(ds.ModalityLUTSequence)
-        self.rescales = [] if self.colour or self.modality_lut else [_rescale(ds, f) for f in range(frames)]
+        self.rescales = [] if self.colour or self.modality_lut else [frame_rescale(ds, f) for f in range(frames)]
         self.rescaled = self.modality_lut or any(r != (1.0, 0.0) for r in self.rescales)
         if any(slope == 0 for slope, _ in self.rescales):
             raise InputError(path, "RescaleSlope is 0: every pixel would map to the RescaleIntercept, "
@@ -182,7 +111,7 @@ class DicomPixels:
             try:
                 rgb = apply_color_lut(stored, self.ds)
             except (ValueError, KeyError, IndexError, AttributeError) as exc:
-                raise InputError(self.path, f"cannot apply the PALETTE COLOR lookup table ({_reason(exc)})") from None
+                raise InputError(self.path, f"cannot apply the PALETTE COLOR lookup table ({error_reason(exc)})") from None
             peak = float(2 ** int(self.ds.RedPaletteColorLookupTableDescriptor[2]) - 1)
             if rgb.max(initial=0) > peak:
                 peak = 65535.0
@@ -200,113 +129,12 @@ class DicomPixels:
         try:
             out = apply_voi(lut_input, self.ds, index=0).astype(np.float32)
         except (ValueError, IndexError, KeyError, AttributeError, TypeError) as exc:
-            raise InputError(self.path, f"cannot apply the VOI LUT ({_reason(exc)})") from None
+            raise InputError(self.path, f"cannot apply the VOI LUT ({error_reason(exc)})") from None
         peak = float(2 ** int(self.voi_lut.LUTDescriptor[2]) - 1)
         if out.max(initial=0) > peak:  # some writers declare fewer bits than they use
             peak = float(out.max())
         return np.clip(out / np.float32(peak), 0.0, 1.0)
 
-
-def dicom_uids(ds) -> SourceUIDs:
-    """The source UIDs of one DICOM header."""
-    def text(key):
-        value = ds.get(key)
-        return str(value) if value not in (None, "") else None
-
-    number = ds.get("InstanceNumber")
-    series_number = ds.get("SeriesNumber")
-    return SourceUIDs(study=text("StudyInstanceUID"), series=text("SeriesInstanceUID"),
-                      frame_of_reference=text("FrameOfReferenceUID"), sop_class=text("SOPClassUID"),
-                      sop_instances=[text("SOPInstanceUID") or ""],
-                      instance_numbers=[int(number) if number not in (None, "") else None],
-                      series_number=int(series_number) if series_number not in (None, "") else None)
-
-
-def _floats(value, n: int) -> tuple[float, ...] | None:
-    try:
-        out = tuple(float(v) for v in value)
-    except (TypeError, ValueError):
-        return None
-    return out if len(out) == n and all(np.isfinite(out)) else None
-
-
-def dicom_geometry(ds, shape: tuple[int, int, int]) -> Geometry:
-    """Geometry of a single-file DICOM (plane attributes at top level or in the functional groups)."""
-    plane = _functional_item(ds, "PixelMeasuresSequence", 0)
-    spacing = _floats(ds.get("PixelSpacing") or (plane.get("PixelSpacing") if plane else None) or (), 2)
-    thickness = ds.get("SliceThickness") or (plane.get("SliceThickness") if plane else None)
-    orient_src = ds if "ImageOrientationPatient" in ds else _functional_item(ds, "PlaneOrientationSequence", 0)
-    orientation = _floats(orient_src.get("ImageOrientationPatient") or (), 6) if orient_src is not None else None
-    positions = []
-    for f in range(shape[0]):
-        src = _functional_item(ds, "PlanePositionSequence", f) if "ImagePositionPatient" not in ds else ds
-        pos = _floats(src.get("ImagePositionPatient") or (), 3) if src is not None else None
-        positions.append(pos)
-    positions = positions if all(p is not None for p in positions) else None
-    geometry = Geometry(shape=shape, pixel_spacing=spacing, orientation=orientation, positions=positions,
-                        slice_thickness=float(thickness) if thickness not in (None, "") else None)
-    if spacing and orientation and positions:
-        if len(positions) > 1:
-            step = (np.asarray(positions[-1]) - np.asarray(positions[0])) / (len(positions) - 1)
-            geometry.slice_spacing = float(np.linalg.norm(step))
-        else:
-            normal = np.cross(orientation[:3], orientation[3:])
-            step = normal * (geometry.slice_thickness or 1.0)
-        geometry.affine = series_affine(orientation=orientation, first_position=positions[0],
-                                        pixel_spacing=spacing, slice_vector=step, rows=shape[1])
-    return geometry
-
-
-def _inflate(path: Path, limits: Limits) -> Path:
-    """A deflated DICOM -> a temporary Explicit VR Little Endian copy (size checked from the header first)."""
-    import pydicom
-    from pydicom.filewriter import write_file_meta_info
-    from pydicom.uid import ExplicitVRLittleEndian
-
-    with open(path, "rb") as f:
-        head = f.read(132 + 12)
-        if len(head) < 144 or head[128:132] != b"DICM" or head[132:136] != b"\x02\x00\x00\x00":
-            raise InputError(path, "deflated DICOM without a standard file meta header")
-        offset = 144 + struct.unpack("<I", head[140:144])[0]
-        file_meta = pydicom.filereader.read_file_meta_info(path)
-        f.seek(offset)
-        inflater = zlib.decompressobj(-zlib.MAX_WBITS)
-        try:
-            prefix = inflater.decompress(f.read(1 << 20), 4 << 20)
-            header = pydicom.dcmread(io.BytesIO(prefix), force=True, stop_before_pixels=True)
-            frames = int(header.get("NumberOfFrames", 1) or 1)
-            rows, cols = int(header.get("Rows", 0) or 0), int(header.get("Columns", 0) or 0)
-            limits.check(path, frames=frames, height=rows, width=cols)
-            expected = frames * rows * cols * int(header.get("SamplesPerPixel", 1) or 1) \
-                * max(1, int(header.get("BitsAllocated", 16) or 16) // 8) + (64 << 20)
-            fd, tmp = tempfile.mkstemp(prefix=".medcolor-inflated-", suffix=".dcm")
-            with os.fdopen(fd, "wb") as out:
-                out.write(b"\x00" * 128 + b"DICM")
-                file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
-                write_file_meta_info(out, file_meta, enforce_standard=False)
-                written, data = 0, prefix
-                while True:
-                    written += len(data)
-                    if written > expected:
-                        raise InputError(path, "deflated data inflates beyond what its header declares")
-                    out.write(data)
-                    if inflater.unconsumed_tail:
-                        data = inflater.decompress(inflater.unconsumed_tail, 4 << 20)
-                        continue
-                    chunk = f.read(1 << 20)
-                    if not chunk:
-                        out.write(inflater.flush())
-                        break
-                    data = inflater.decompress(chunk, 4 << 20)
-        except InputError:
-            if "tmp" in locals():
-                os.unlink(tmp)
-            raise
-        except (zlib.error, OSError, ValueError, EOFError, struct.error) as exc:
-            if "tmp" in locals():
-                os.unlink(tmp)
-            raise InputError(path, f"corrupt deflated DICOM ({_reason(exc)})") from None
-    return Path(tmp)
 
 
 class DicomFileSource(ImageSource):
@@ -363,7 +191,7 @@ class DicomFileSource(ImageSource):
         # Some files decode only through the full dataset parser (e.g. an odd Basic Offset Table):
         # read the whole file when it is small enough to hold.
         if done or self._decode_path.stat().st_size > (self._limits.max_buffer_bytes or float("inf")):
-            raise InputError(self.meta.path, f"cannot decode DICOM pixel data ({_reason(failure)})") from None
+            raise InputError(self.meta.path, f"cannot decode DICOM pixel data ({error_reason(failure)})") from None
         import pydicom
 
         try:
@@ -373,7 +201,7 @@ class DicomFileSource(ImageSource):
             frames = list(iter_pixels(full, indices=indices)) if len(indices) < self.meta.frames or \
                 self.meta.frames > 1 else [full.pixel_array]
         except Exception:  # the decoders' own error types; the first failure is the one reported
-            raise InputError(self.meta.path, f"cannot decode DICOM pixel data ({_reason(failure)})") from None
+            raise InputError(self.meta.path, f"cannot decode DICOM pixel data ({error_reason(failure)})") from None
         yield from frames
 
     def _iter_picks(self, picks: list[int]) -> Iterator[np.ndarray]:
@@ -395,7 +223,7 @@ class DicomFileSource(ImageSource):
         elif px.voi_lut is not None:
             self.meta.scaling = "voi-lut"
         else:
-            own = [_file_window(px.ds, f) for f in range(self.meta.frames)]
+            own = [file_window(px.ds, f) for f in range(self.meta.frames)]
             if all(w is not None for w in own):
                 self._frame_windows = own
                 self._set_window(own[0][:2], "voi")
@@ -436,14 +264,14 @@ def open_dicom(path: str | Path, *, window=None, limits: Limits | None = None) -
         ts = str(pydicom.filereader.read_file_meta_info(path).get("TransferSyntaxUID", ""))
     except (InvalidDicomError, OSError, EOFError, ValueError, KeyError, TypeError, struct.error):
         ts = ""  # bare datasets have no file meta; read_header reports real problems
-    if ts == _DEFLATED:
-        decode_path = _inflate(path, limits)
+    if ts == DEFLATED:
+        decode_path = inflate(path, limits)
     try:
         ds = read_header(decode_path or path)
         try:
             return DicomFileSource(path, ds, window=window, limits=limits, decode_path=decode_path)
         except (ValueError, TypeError) as exc:  # malformed header values (pydicom converts lazily)
-            raise InputError(path, f"invalid DICOM header value ({_reason(exc)})") from None
+            raise InputError(path, f"invalid DICOM header value ({error_reason(exc)})") from None
     except BaseException:
         if decode_path is not None:
             os.unlink(decode_path)

@@ -28,7 +28,8 @@ import numpy as np
 
 from ..errors import InputError
 from ..limits import DEFAULT_LIMITS, Limits
-from .dicom import DicomPixels, _file_window, _floats, _reason, dicom_uids
+from .dicom import DicomPixels
+from .dicom_header import dicom_uids, error_reason, file_window, float_values
 from .formats import detect_format
 from .meta import Geometry, ImageMeta, series_affine
 from .source import ImageSource
@@ -106,8 +107,8 @@ def _order(series: DicomSeries) -> tuple[list[int], dict]:
     photometrics = {str(h.get("PhotometricInterpretation", "MONOCHROME2")).strip().upper() for h in heads}
     if len(photometrics - {"MONOCHROME1", "MONOCHROME2"}) and len(photometrics) > 1:
         raise InputError(first, f"DICOM series {series.uid} mixes colour models ({', '.join(sorted(photometrics))})")
-    orients = [_floats(h.get("ImageOrientationPatient") or (), 6) for h in heads]
-    positions = [_floats(h.get("ImagePositionPatient") or (), 3) for h in heads]
+    orients = [float_values(h.get("ImageOrientationPatient") or (), 6) for h in heads]
+    positions = [float_values(h.get("ImagePositionPatient") or (), 3) for h in heads]
     numbers = [h.get("InstanceNumber") for h in heads]
     facts: dict = {"orientation": None, "positions": None}
     if all(o is not None for o in orients) and all(p is not None for p in positions):
@@ -168,11 +169,11 @@ class SeriesSource(ImageSource):
         self._voi = None
 
     def _geometry(self, meta: ImageMeta, facts: dict) -> Geometry:
-        spacings = {_floats(h.get("PixelSpacing") or (), 2) for h in self.headers}
+        spacings = {float_values(h.get("PixelSpacing") or (), 2) for h in self.headers}
         spacing = next(iter(spacings)) if len(spacings) == 1 else None
         if len(spacings) > 1:
             meta.warn(f"series mixes pixel spacings {sorted(s for s in spacings if s)}; the first is used")
-            spacing = _floats(self.headers[0].get("PixelSpacing") or (), 2)
+            spacing = float_values(self.headers[0].get("PixelSpacing") or (), 2)
         thickness = self.headers[0].get("SliceThickness")
         geometry = Geometry(shape=meta.shape, pixel_spacing=spacing, orientation=facts["orientation"],
                             positions=facts["positions"],
@@ -211,7 +212,7 @@ class SeriesSource(ImageSource):
                                      if "TransferSyntaxUID" in getattr(px.ds, "file_meta", {}) else
                                      "1.2.840.10008.1.2")
             except Exception as exc:  # each decoder plugin raises its own types (ValueError, RuntimeError ...)
-                raise InputError(path, f"cannot decode DICOM pixel data ({_reason(exc)})") from None
+                raise InputError(path, f"cannot decode DICOM pixel data ({error_reason(exc)})") from None
             if stored.shape[:2] != self.meta.shape[1:]:
                 raise InputError(path, f"decoded frame {stored.shape[:2]} does not match the series "
                                        f"{self.meta.shape[1:]}")
@@ -229,7 +230,7 @@ class SeriesSource(ImageSource):
             super()._resolve()
         elif all(p.voi_lut is not None for p in self.pixels):
             self.meta.scaling = "voi-lut"
-        elif (own := _file_window(middle.ds, 0)) is not None:
+        elif (own := file_window(middle.ds, 0)) is not None:
             # one window for the whole volume (the middle slice's), so the display does not flicker
             self._voi = own
             self._set_window(own[:2], "voi")
