@@ -153,15 +153,10 @@ class ImageSource:
         n = self.meta.frames
         picks = sorted(set(np.linspace(0, n - 1, min(n, STAT_FRAMES)).round().astype(int).tolist()))
         h, w = self.meta.shape[1:]
-        step = max(1, -(-len(picks) * h * w // STAT_SAMPLES))
-        parts = []
-        for raw in self._iter_picks(picks):
-            flat = np.asarray(raw).reshape(-1)
-            parts.append(flat[::step] if len(picks) > 1 or flat.size > STAT_SAMPLES else flat)
-        values = np.concatenate(parts) if parts else np.zeros(0, np.float32)
-        if len(picks) == 1 and values.size > STAT_SAMPLES:
-            values = values[:: values.size // STAT_SAMPLES + 1]
-        return values
+        total = len(picks) * h * w
+        step = total // STAT_SAMPLES + 1 if total > STAT_SAMPLES else 1  # a regular stride, as robust_range
+        parts = [np.asarray(raw).reshape(-1)[::step] for raw in self._iter_picks(picks)]
+        return np.concatenate(parts) if parts else np.zeros(0, np.float32)
 
     def _iter_picks(self, picks: list[int]) -> Iterator[np.ndarray]:
         """Raw frames at sorted ``picks``; the default decodes the span and keeps the picks."""
