@@ -247,3 +247,13 @@ def test_dicom_without_preamble_or_extension(tmp_path):
     a, _ = read(bare)
     b, _ = read(get_testdata_file("MR_small.dcm"))
     np.testing.assert_allclose(a, b, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["SC_ybr_full_422_uncompressed.dcm", "SC_rgb_jpeg_dcmtk.dcm"])
+def test_ycbcr_dicom_is_converted_to_rgb_once(name):
+    """pydicom decodes YBR_FULL(_422) to RGB already; converting again would shift the gray levels."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        reference, _ = read(get_testdata_file("SC_rgb.dcm"))  # the same picture stored as RGB
+        arr, _ = read(get_testdata_file(name))
+    assert np.abs(arr - reference).max() < 0.02
