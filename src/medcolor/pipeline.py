@@ -51,8 +51,8 @@ def model_working_size(net: nn.Module) -> int | None:
     Models trained on small patches (e.g. 32-px dermoscopy) must see inputs at
     their native scale, photos at 256 on the short side.
     """
-    size = (getattr(net, "medcolor_meta", None) or {}).get("working_size", DEFAULT_WORKING_SIZE)
-    return None if size in (None, 0, "native") else int(size)
+    card = getattr(net, "medcolor_card", None)
+    return DEFAULT_WORKING_SIZE if card is None else card.working_size
 
 
 # Bounds of the working shape, so that memory never depends on an extreme aspect ratio:
@@ -126,7 +126,7 @@ def _predict_with_hints(net: nn.Module, L: torch.Tensor, size: int | None, hints
 
 def colorize_gray(gray: np.ndarray, model: str | os.PathLike | nn.Module = "default", size: int | str | None = "auto",
                   device: str | torch.device = "auto", batch_size: int = 8, hints=None,
-                  hint_method: str = "auto") -> np.ndarray:
+                  hint_method: str = "auto", hook=None) -> np.ndarray:
     """Colorize display gray values in [0, 1].
 
     Args:
@@ -141,6 +141,8 @@ def colorize_gray(gray: np.ndarray, model: str | os.PathLike | nn.Module = "defa
             :func:`medcolor.hints.parse_hints`).
         hint_method: ``auto`` (the learned hint input when the model has one, else
             Levin refinement), ``learned`` or ``levin``.
+        hook: optional :class:`~medcolor.batch.ChromaHook` that post-processes the a*b* of
+            consecutive frames, e.g. :class:`medcolor.volume.SliceSmoother` for the slices of a volume.
 
     Returns:
         uint8 RGB ``(H, W, 3)`` for 2-D input, ``(N, H, W, 3)`` for a stack; the
@@ -161,6 +163,7 @@ def colorize_gray(gray: np.ndarray, model: str | os.PathLike | nn.Module = "defa
         method = resolve_hint_method(net, hint_method)
         hints = parse_hints(hints, frames.shape[-2:])
     out = np.empty((*frames.shape, 3), dtype=np.uint8)
+    done = 0  # frames written to out (a hook may hold some back)
     for start in range(0, frames.shape[0], max(1, batch_size)):
         chunk = torch.from_numpy(frames[start:start + batch_size])[:, None].to(dev)
         L = gray_to_lightness(chunk.float())  # (B, 1, H, W) L* of the input
@@ -170,25 +173,55 @@ def colorize_gray(gray: np.ndarray, model: str | os.PathLike | nn.Module = "defa
             ab = _predict_with_hints(net, L, size, hints, method)  # (1, 2, h, w)
         L, ab = L.cpu(), ab.cpu()
         for i in range(L.shape[0]):  # per frame keeps the full-resolution buffers small
-            out[start + i] = recombine(L[i:i + 1], ab[i:i + 1])[0]
+            ready = [(L[i:i + 1], ab[i:i + 1])] if hook is None else hook.push(L[i:i + 1], ab[i:i + 1])
+            for L_r, ab_r in ready:
+                out[done] = recombine(L_r, ab_r)[0]
+                done += 1
+    for L_r, ab_r in (hook.flush() if hook is not None else []):
+        out[done] = recombine(L_r, ab_r)[0]
+        done += 1
     return out[0] if single else out
 
 
 def colorize(image, model: str | os.PathLike | nn.Module = "default", size: int | str | None = "auto",
              device: str | torch.device = "auto", window=None, axis: int | None = None,
-             hints=None, batch_size: int = 8, hint_method: str = "auto") -> np.ndarray:
+             hints=None, batch_size: int = 8, hint_method: str = "auto", smooth: bool = True) -> np.ndarray:
     """Colorize an image file (PNG/JPEG/TIFF/BMP, DICOM, NIfTI) or an in-memory array.
 
     Files are read with :func:`medcolor.io.read` (``window`` and ``axis`` apply to
     DICOM and NIfTI).  Returns uint8 RGB ``(H, W, 3)``, or ``(N, H, W, 3)`` for
     multi-frame DICOM and volumes.  ``hints`` and ``hint_method``: see :func:`colorize_gray`.
-    """
-    if isinstance(image, (str, os.PathLike)):
-        from .io import read
 
-        frames, _meta = read(image, window=window, axis=axis)
+    ``smooth``: the slices of a NIfTI volume or DICOM series get colour that is
+    consistent from slice to slice (:mod:`medcolor.volume`); False colours each slice
+    on its own.  ``model="ct-tissue"`` colours CT from its Hounsfield units
+    (:mod:`medcolor.ct_tissue`; files only, DICOM CT or NIfTI in HU).
+    """
+    from .ct_tissue import is_ct_tissue
+
+    if isinstance(image, (str, os.PathLike)) or hasattr(image, "paths"):  # a file or a DicomSeries
+        from .io import open_image
+
+        with open_image(image, window=window, axis=axis) as src:
+            if is_ct_tissue(model):
+                from .ct_tissue import colorize_hu, require_hu
+
+                require_hu(src.meta)
+                rgb = colorize_hu(src.read(), src.read("hu"))
+                return rgb[0] if rgb.shape[0] == 1 else rgb
+            frames, meta = src.read(), src.meta
         gray = frames[0] if frames.shape[0] == 1 else frames
+        hook = None
+        if smooth:
+            from .volume import volume_hook
+
+            hook = volume_hook(meta)
     else:
-        gray = image
+        if is_ct_tissue(model):
+            from .errors import UsageError
+
+            raise UsageError("ct-tissue colours Hounsfield units: give it a DICOM CT or NIfTI file, not an array "
+                             "(for arrays of HU use medcolor.ct_tissue.colorize_hu)")
+        gray, hook = image, None
     return colorize_gray(gray, model=model, size=size, device=device, batch_size=batch_size, hints=hints,
-                         hint_method=hint_method)
+                         hint_method=hint_method, hook=hook)

@@ -41,7 +41,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
                                    "split between the processes.")
     p.add_argument("inputs", nargs="+", metavar="INPUT")
     p.add_argument("-o", "--output", required=True, type=Path, metavar="OUTDIR", help="output folder")
-    p.add_argument("--model", default="default", help="shipped model name, run directory or .safetensors path")
+    p.add_argument("--model", default="default",
+                   help="shipped model name, run directory or .safetensors path; 'ct-tissue' colours CT from "
+                        "its Hounsfield units (DICOM CT, NIfTI in HU)")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
     p.add_argument("--batch-size", type=int, default=8, help="frames per forward pass (default 8)")
     p.add_argument("--size", type=working_size_arg, default="auto",
@@ -67,6 +69,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--max-buffer-bytes", type=int, default=None,
                    help="refuse files that cannot be read frame by frame and would take more bytes decoded "
                         f"(default {d.max_buffer_bytes})")
+    p.add_argument("--no-smoothing", action="store_true",
+                   help="colour each slice on its own (by default the colour of NIfTI volumes and DICOM series "
+                        "is smoothed along the slice axis where lightness is similar, so it does not flicker)")
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs (never this run's own)")
     p.add_argument("--debug", action="store_true", help="print the traceback of internal errors")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
@@ -89,6 +94,7 @@ class ColorizeOptions:
     axis: int | None = None
     hints: Path | None = None
     hint_method: str = "auto"
+    smoothing: bool = True  # volumes and series: a*b* smoothed along the slice axis (medcolor.volume)
     max_pixels: int | None = None  # the limits: None keeps medcolor.limits.DEFAULT_LIMITS' value
     max_total_pixels: int | None = None
     max_frames: int | None = None
@@ -101,7 +107,7 @@ class ColorizeOptions:
     def from_args(cls, args: argparse.Namespace) -> ColorizeOptions:
         return cls(inputs=tuple(args.inputs), output=args.output, model=str(args.model), device=args.device, batch_size=args.batch_size,
                    size=args.size, fmt=args.fmt, window=args.window, axis=args.axis, hints=args.hints,
-                   hint_method=args.hint_method,
+                   hint_method=args.hint_method, smoothing=not args.no_smoothing,
                    max_pixels=args.max_pixels, max_total_pixels=args.max_total_pixels, max_frames=args.max_frames,
                    max_buffer_bytes=args.max_buffer_bytes, overwrite=args.overwrite, quiet=args.quiet,
                    debug=args.debug)
@@ -128,6 +134,10 @@ class ColorizeOptions:
             raise UsageError(f"{self.output}: output exists and is not a folder")
         if self.window is not None:
             parse_window(self.window)
+        from ..ct_tissue import is_ct_tissue
+
+        if self.hints is not None and is_ct_tissue(self.model):
+            raise UsageError("--hints do not apply to --model ct-tissue (its colour comes from Hounsfield units)")
 
 
 @dataclass
@@ -263,6 +273,22 @@ class _Batch:
             raise RuntimeError(f"{out}: this run already wrote this output (output names must be unique)")
         self.written.add(key)
 
+    def unit_colouring(self, meta) -> dict:
+        """The :class:`~medcolor.batch.UnitOptions` that choose the colour: ct-tissue's HU predictor (the unit
+        must have HU: else one line naming the file), or the model with slice smoothing for volumes."""
+        from ..ct_tissue import is_ct_tissue
+
+        if is_ct_tissue(self.opts.model):
+            from .. import ct_tissue
+
+            ct_tissue.require_hu(meta)
+            return {"predict": ct_tissue.predict, "needs_hu": True}
+        if self.opts.smoothing:
+            from ..volume import volume_hook
+
+            return {"hook": volume_hook}
+        return {}
+
     def _process(self, unit: Unit) -> None:
         from ..batch import UnitOptions, colorize_unit, unit_outputs
         from ..io import open_image
@@ -270,6 +296,7 @@ class _Batch:
         o = self.opts
         with open_image(unit.source, window=o.window, axis=o.axis, limits=self.limits) as src:  # headers only
             meta = src.meta
+        render = self.unit_colouring(meta)
         outs = unit_outputs(o.output, unit.stem, meta, o.fmt)
         if not o.overwrite and all(out.exists() for out in outs):
             self.tally.exists += len(outs)
@@ -279,7 +306,7 @@ class _Batch:
         result = colorize_unit(unit.source, outs, UnitOptions(
             model=self.net, model_name=self.model_name, fmt=o.fmt, window=o.window, axis=o.axis, size=o.size,
             device=self.device, batch_size=o.batch_size, hints=o.hints, hint_method=o.hint_method, limits=self.limits, overwrite=o.overwrite,
-            skip_existing=not o.overwrite))  # frame batch by frame batch; existing per-frame outputs kept
+            skip_existing=not o.overwrite, **render))  # frame batch by frame batch; existing per-frame outputs kept
         self.tally.written += len(result.outputs)
         self.tally.exists += len(result.skipped)
         self.tally.images += result.frames
@@ -306,8 +333,10 @@ def _run(opts: ColorizeOptions, shard) -> int:
     from ..pipeline import get_model
 
     device = shard.device(opts.device)
+    from ..ct_tissue import is_ct_tissue
+
     try:
-        net = get_model(opts.model, device)
+        net = None if is_ct_tissue(opts.model) else get_model(opts.model, device)  # ct-tissue: no network
     except UnknownModelError as exc:
         raise UsageError(str(exc)) from None
     found = discover(list(opts.inputs), exclude=opts.output)

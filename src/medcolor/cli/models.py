@@ -4,7 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 
-__all__ = ["add_parser", "architecture_rows", "pretrained_rows"]
+__all__ = ["add_parser", "architecture_rows", "pretrained_rows", "rendering_rows"]
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -61,6 +61,14 @@ def pretrained_rows() -> list[dict]:
     return rows
 
 
+def rendering_rows() -> list[dict]:
+    """One dict per rendering (colour computed from the data, no network): name and its card."""
+    from ..ct_tissue import CARD
+
+    return [{"name": CARD.name, "description": CARD.description, "encodes": CARD.encodes,
+             "does_not_encode": CARD.does_not_encode, "inputs": CARD.inputs}]
+
+
 def _table(rows: list[dict], cols: list[tuple[str, str]]) -> str:
     cells = [[h for _, h in cols]] + [[str(r[k]) for k, _ in cols] for r in rows]
     widths = [max(len(c[i]) for c in cells) for i in range(len(cols))]
@@ -74,8 +82,9 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--size must be at least 32, got {args.size}")
     archs = architecture_rows(args.size, args.kind)
     shipped = pretrained_rows()
+    renderings = rendering_rows()
     if args.json:
-        print(json.dumps({"architectures": archs, "pretrained": shipped}, indent=2))
+        print(json.dumps({"architectures": archs, "pretrained": shipped, "renderings": renderings}, indent=2))
         return 0
     for r in archs:
         r["params_m"] = f"{r['params'] / 1e6:.2f}M"
@@ -89,4 +98,9 @@ def run(args: argparse.Namespace) -> int:
                                ("working_size", "size"), ("hints", "hints"), ("description", "description")]))
     else:
         print("Shipped models: none installed")
+    print()
+    print("Renderings (use with --model NAME; no network, the colour is computed from the data):")
+    from ..ct_tissue import CARD
+
+    print(CARD.text())
     return 0

@@ -33,6 +33,7 @@ from typing import Mapping
 import numpy as np
 from torch import nn
 
+from ..ct_tissue import NAME as CT_TISSUE
 from ..errors import InputError, MedcolorError, UnknownModelError
 from ..limits import LimitError
 from .config import WebConfig
@@ -148,17 +149,22 @@ class Engine:
 
         names = [self._operator_label()]
         names += [a for a, target in ALIASES.items() if (PRETRAINED_DIR / f"{target}.safetensors").is_file()]
-        names += list_pretrained() + list(self._injected)
+        names += list_pretrained() + [CT_TISSUE] + list(self._injected)  # ct-tissue: colour from HU, no network
         return list(dict.fromkeys(names))  # de-duplicated, order kept
 
     def default_model(self) -> str:
         return self._operator_label()
 
-    def get_model(self, name: str | None) -> tuple[str, nn.Module]:
-        """The loaded module for a client-given name (never a path); cached after first use."""
+    def get_model(self, name: str | None) -> tuple[str, nn.Module | None]:
+        """The loaded module for a client-given name (never a path); cached after first use.
+
+        ``ct-tissue`` (:mod:`medcolor.ct_tissue`) has no module: ``(name, None)``.
+        """
         name = name or self.default_model()
         if name not in self.model_names():
             raise UnknownModelError(f"unknown model {name!r}; choose one of {', '.join(self.model_names())}")
+        if name == CT_TISSUE and name not in self._injected:
+            return name, None
         with self._lock:  # one load at a time; later calls hit the cache
             if name not in self._loaded:
                 if name in self._injected:
@@ -207,10 +213,11 @@ class Engine:
         except InputError as exc:
             raise InputError(None, self._public(str(exc), path, job.filename)) from None
 
-    def _frames(self, job: ColorizeJob, src, path_hint: Path, start: int, stop: int):
-        """Display frames ``start:stop`` of an opened upload, with reader errors made public (one line, 4xx)."""
+    def _frames(self, job: ColorizeJob, src, path_hint: Path, start: int, stop: int, *, with_hu: bool = False):
+        """Display frames ``start:stop`` of an opened upload (``(display, hu)`` pairs ``with_hu``), with
+        reader errors made public (one line, 4xx)."""
         try:
-            yield from src.frames(start=start, stop=stop)
+            yield from (src.frames_with_hu(start=start, stop=stop) if with_hu else src.frames(start=start, stop=stop))
         except LimitError as exc:
             raise PayloadTooLargeError(self._public(str(exc), path_hint, job.filename)) from None
         except InputError as exc:
@@ -248,6 +255,22 @@ class Engine:
                 idx = _preview_index(shape[0], fmt)
                 hints = _decode_hints(job.hints, shape[-2:]) if job.hints else None
                 headers = self._headers(fmt, shape, idx, model=name)
+                if net is None:  # ct-tissue: chroma from each pixel's HU, lightness from the window
+                    from ..ct_tissue import colorize_hu, require_hu
+
+                    if hints is not None:
+                        raise BadRequestError("hints do not apply to ct-tissue (its colour comes from HU)")
+                    try:
+                        require_hu(src.meta)
+                    except InputError as exc:
+                        raise InputError(None, self._public(str(exc), src.meta.path, job.filename)) from None
+
+                def paint(frame):  # (H, W) display, or (display, hu) for ct-tissue -> (H, W, 3) uint8
+                    if net is None:
+                        return colorize_hu(*frame)
+                    return colorize_gray(frame, model=net, size=size, device=self.device, hints=hints,
+                                         hint_method=job.hint_method)
+
                 if hints is not None:
                     from ..hints import resolve_hint_method
 
@@ -259,14 +282,11 @@ class Engine:
                         hints = None
                     out = Path(tmp) / "result.dcm"
                     with mio.open_writer([out], src.meta, fmt="dcm", model_name=name) as writer:
-                        for frame in self._frames(job, src, src.meta.path, 0, shape[0]):
-                            writer.add(colorize_gray(frame, model=net, size=size, device=self.device,
-                                                     hints=hints, hint_method=job.hint_method))  # (H, W, 3)
+                        for frame in self._frames(job, src, src.meta.path, 0, shape[0], with_hu=net is None):
+                            writer.add(paint(frame))  # (H, W, 3)
                     body, media = out.read_bytes(), "application/dicom"
                 else:
-                    frame = next(self._frames(job, src, src.meta.path, idx, idx + 1))
-                    rgb = colorize_gray(frame, model=net, size=size, device=self.device, hints=hints,
-                                        hint_method=job.hint_method)
+                    rgb = paint(next(self._frames(job, src, src.meta.path, idx, idx + 1, with_hu=net is None)))
                     body = encode_png(rgb, {"Software": "medcolor", "medcolor-model": name})
                     media = "image/png"
         headers["X-Medcolor-Seconds"] = f"{time.perf_counter() - t0:.3f}"
