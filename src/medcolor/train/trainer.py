@@ -12,7 +12,6 @@ import contextlib
 import datetime
 import time
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -22,12 +21,12 @@ from ..card import ModelCard
 from ..errors import InputError, UsageError
 from ..fileio import atomic_write, remove_stale_temps
 from ..hints import sample_counts, simulate_hints
-from ..models import create_model, model_entry
+from ..models import create_model
 from ..weights import save_model
 from . import checkpoint as ckpt
 from .classification import CETarget, estimate_class_weights
 from .config import TrainConfig, to_dict
-from .data import StepSampler, TrainDataset, hash_split, scan_folder, scan_pairs
+from .data import DataSources, StepSampler, TrainDataset, as_list, scan_sources
 from .distributed import DistInfo, all_reduce_mean, barrier, broadcast_object, unwrap, wrap_ddp
 from .ema import ModelEMA
 from .monitor import Monitor
@@ -50,46 +49,6 @@ def init_from_saved(model: torch.nn.Module, spec: str) -> None:
         raise UsageError(f"model.init={spec}: {exc}") from None
 
 
-@dataclass
-class DataSources:
-    """Where the images come from (stored in checkpoints so ``--resume`` needs no paths)."""
-
-    data: str | list[str] | None = None  # folder(s) of colour images
-    val: str | list[str] | None = None  # validation folder(s); None = deterministic hash split of `data`
-    gray_dir: str | None = None  # paired mode: gray inputs ...
-    color_dir: str | None = None  # ... matched by relative path with colour targets
-
-
-def _as_list(value: str | list[str] | None) -> list[str]:
-    return [] if not value else [value] if isinstance(value, str) else list(value)
-
-
-def _scan(cfg: TrainConfig, src: DataSources) -> tuple[list, list, list[str]]:
-    thr = cfg.data.gray_threshold
-    if src.gray_dir or src.color_dir:
-        if not (src.gray_dir and src.color_dir):
-            raise UsageError("paired mode needs both --gray-dir and --color-dir")
-        scanned = scan_pairs(src.gray_dir, src.color_dir, thr)
-    elif src.data:
-        scans = [scan_folder(f, thr, "data") for f in _as_list(src.data)]
-        scanned = scans[0]
-        for extra in scans[1:]:
-            scanned.samples += extra.samples
-            scanned.near_gray += extra.near_gray
-            scanned.unreadable += extra.unreadable
-    else:
-        raise UsageError("give --data DIR (colour images) or --gray-dir and --color-dir")
-    lines = [scanned.summary("train data")]
-    if src.val:
-        train, val = scanned.samples, []
-        for folder in _as_list(src.val):
-            lines.append(scan_folder(folder, thr, "validation").summary(f"validation set {Path(folder).name}"))
-    else:
-        train, val = hash_split(scanned.samples, cfg.data.val_fraction)
-        lines.append(f"no --val: hash split gives {len(train)} training and {len(val)} validation images")
-    return train, val, lines
-
-
 class Trainer:
     """Builds everything from a config and runs (or resumes) the loop.
 
@@ -107,8 +66,23 @@ class Trainer:
         self.cfg, self.run_dir, self.sources, self.info = cfg, Path(run_dir), sources, info
         self.device = info.device
         torch.manual_seed(cfg.seed)
-        # --- data (rank 0 scans, everyone gets the same lists)
-        scanned = _scan(cfg, sources) if info.is_main else None
+        self.zero_chroma: dict = {}
+        self.calibration: dict = {}
+        self.commands: list[str] = [command] if command and info.is_main else []
+        self.elapsed, self._t_start = 0.0, time.perf_counter()
+        self._build_data()
+        self._build_models(resume)
+        self._build_optimisation()
+        self.step, self.best, self._best_pending = 0, float("inf"), False
+        self.last_metrics: dict = {}
+        if resume is not None:
+            self._load_state(resume)
+
+    # ------------------------------------------------------------------ builders
+    def _build_data(self) -> None:
+        """Scan the sources (rank 0; every rank gets the same lists), the loader, the validation sets."""
+        cfg, info, sources = self.cfg, self.info, self.sources
+        scanned = scan_sources(cfg.data, sources) if info.is_main else None
         train, val, self.data_lines = broadcast_object(scanned, info)
         if len(train) < cfg.batch_size * info.world_size:
             raise InputError(sources.data or sources.color_dir, f"only {len(train)} training images, fewer than "
@@ -122,15 +96,12 @@ class Trainer:
                                  # own generator: creating an iterator must not draw from the global RNG,
                                  # or a resumed run's dropout stream would shift
                                  generator=torch.Generator().manual_seed(cfg.seed))
-        self.val_sets = (load_val_sets(_as_list(sources.val), [s.color for s in val], cfg.data.val_max_images)
+        self.val_sets = (load_val_sets(as_list(sources.val), [s.color for s in val], cfg.data.val_max_images)
                          if info.is_main else {})
-        self.zero_chroma: dict = {}
-        self.calibration: dict = {}
-        self.commands: list[str] = [command] if command and info.is_main else []
-        self.elapsed, self._t_start = 0.0, time.perf_counter()
-        # --- models
-        if model_entry(cfg.model.name).kind != "colorizer":
-            raise UsageError(f"model {cfg.model.name!r} is not a colorizer")
+
+    def _build_models(self, resume: dict | None) -> None:
+        """The colorizer (initialised from saved weights on a fresh run), the discriminator, the losses."""
+        cfg, info = self.cfg, self.info
         self.model = create_model(cfg.model.name, **cfg.model.kwargs)
         if cfg.hints is not None and not getattr(self.model, "accepts_hints", False):
             raise UsageError(f"hints: model {cfg.model.name!r} does not take hints (set hints: null)")
@@ -147,12 +118,13 @@ class Trainer:
         self.gen = wrap_ddp(GeneratorHarness(self.model, with_logits), info)
         self.disc = None
         if cfg.discriminator is not None:
-            if model_entry(cfg.discriminator.name).kind != "discriminator":
-                raise UsageError(f"model {cfg.discriminator.name!r} is not a discriminator")
             self.disc = wrap_ddp(create_model(cfg.discriminator.name, **cfg.discriminator.kwargs).to(self.device), info)
         self.losses = LossComputer(cfg.losses, any(p.losses.get("perceptual") for p in cfg.phases),
                                    CETarget(self.model) if with_logits else None).to(self.device)
-        # --- optimisation
+
+    def _build_optimisation(self) -> None:
+        """Optimizers, schedules, AMP and EMA."""
+        cfg = self.cfg
         self.opt_g = build_optimizer(self.model.parameters(), cfg.optim)
         self.sched_g = build_scheduler(self.opt_g, cfg.steps, cfg.schedule)
         self.opt_d = build_optimizer(self.disc.parameters(), cfg.d_optim) if self.disc is not None else None
@@ -160,10 +132,6 @@ class Trainer:
         self.amp = amp_dtype(cfg.amp, self.device)
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp == torch.float16)
         self.ema = ModelEMA(self.model, cfg.ema) if cfg.ema > 0 else None
-        self.step, self.best, self._best_pending = 0, float("inf"), False
-        self.last_metrics: dict = {}
-        if resume is not None:
-            self._load_state(resume)
 
     # ------------------------------------------------------------------ state
     def _payload(self) -> dict:
@@ -213,8 +181,8 @@ class Trainer:
         return ModelCard(
             architecture=net.medcolor_arch["name"], kwargs=kwargs, working_size=cfg.working_size,
             description=cfg.description, recipe=cfg.recipe, commands=self.commands,
-            data={"train": _as_list(self.sources.data) or _as_list(self.sources.color_dir),
-                  "val": _as_list(self.sources.val) or ["held-out part of the training data"]},
+            data={"train": as_list(self.sources.data) or as_list(self.sources.color_dir),
+                  "val": as_list(self.sources.val) or ["held-out part of the training data"]},
             compute={"device": str(self.device), "world_size": self.info.world_size,
                      "threads": torch.get_num_threads(), "wall_s": round(self._elapsed(), 1),
                      "images_seen": self.step * cfg.batch_size * cfg.grad_accum * self.info.world_size,
@@ -254,7 +222,9 @@ class Trainer:
             return contextlib.nullcontext()
         return torch.autocast(self.device.type, dtype=self.amp)
 
-    def train_step(self, batches) -> dict[str, float]:
+    def train_step(self, batches, log: bool = False) -> dict[str, float | torch.Tensor]:
+        """One optimizer step. Losses come back as device tensors (no CPU-GPU sync);
+        ``log`` adds the data fingerprint, which reads the batch on the CPU."""
         cfg = self.cfg
         phase = cfg.phase_at(self.step)
         use_gan = phase.losses.get("gan", 0) > 0
@@ -263,11 +233,11 @@ class Trainer:
         if use_gan:
             self.disc.train()
             self.opt_d.zero_grad(set_to_none=True)
-        logs: dict[str, float] = {}
+        logs: dict[str, float | torch.Tensor] = {}
         for j in range(cfg.grad_accum):
             batch = next(batches)
-            # order fingerprint: equal digests at equal steps <=> the same images and crops were seen
-            logs["data_digest"] = logs.get("data_digest", 0.0) + float(batch["rgb"].double().mean())
+            if log:  # order fingerprint for tests: equal digests at equal steps <=> the same images and crops
+                logs["data_digest"] = logs.get("data_digest", 0.0) + float(batch["rgb"].double().mean())
             lab = to_lab_batch(batch, self.device)
             hints = self._hints(lab, j)
             last = j == cfg.grad_accum - 1
@@ -293,7 +263,7 @@ class Trainer:
                 finally:
                     if use_gan:
                         unwrap(self.disc).requires_grad_(True)
-            for k, v in {**g_parts, "loss/total": float(g_loss.detach())}.items():
+            for k, v in {**g_parts, "loss/total": g_loss.detach()}.items():
                 logs[k] = logs.get(k, 0.0) + v / cfg.grad_accum
         if use_gan:
             self._optimizer_step(self.opt_d, self.disc.parameters(), cfg.d_optim.grad_clip)
@@ -386,12 +356,15 @@ class Trainer:
             batches = self.batches(self.step * cfg.grad_accum)
             t0, done, images = time.perf_counter(), 0, cfg.batch_size * cfg.grad_accum * info.world_size
             while self.step < cfg.steps:
-                logs = self.train_step(batches)
+                log = (self.step + 1) % cfg.log_every == 0 or self.step + 1 == cfg.steps
+                logs = self.train_step(batches, log=log)
                 self.step += 1
                 done += 1
-                mon.advance(1, {k: v for k, v in logs.items() if k in ("loss/total", "loss/d")})
-                if self.step % cfg.log_every == 0 or self.step == cfg.steps:
-                    logs = all_reduce_mean(logs, info)
+                if not log:
+                    mon.advance(1)
+                else:  # the only place the losses are read back from the device
+                    logs = all_reduce_mean({k: float(v) for k, v in logs.items()}, info)
+                    mon.advance(1, {k: v for k, v in logs.items() if k in ("loss/total", "loss/d")})
                     logs["images_per_s"] = done * images / max(time.perf_counter() - t0, 1e-9)
                     logs["phase"] = cfg.phase_at(self.step - 1).name
                     mon.record("train", self.step, logs)
