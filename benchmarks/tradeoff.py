@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-TEMPERATURES = (0.3, 0.4, 0.5, 0.65, 0.8, 1.0)
+TEMPERATURES = (0.4, 0.65, 1.0, 1.5, 2.2, 3.2)
 FACTORS = (0.4, 0.55, 0.7, 0.85, 1.0)
 
 

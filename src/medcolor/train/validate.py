@@ -30,8 +30,10 @@ from ..evaluate.runner import ModelMethod, mean_metrics, run_methods
 __all__ = ["load_val_sets", "validate", "zero_chroma", "calibrate_temperature", "image_grid",
            "TEMPERATURES", "MIN_COLORFULNESS_RATIO"]
 
-# Annealed-mean temperatures tried by the calibration (1.0 = the mean of the distribution).
-TEMPERATURES = (0.3, 0.4, 0.5, 0.65, 0.8, 1.0)
+# Annealed-mean temperatures tried by the calibration: below 1 sharpens the predicted
+# distribution towards its mode, 1.0 is its mean, above 1 flattens an over-confident
+# distribution so that colour is held back most where the model is least sure.
+TEMPERATURES = (0.4, 0.65, 1.0, 1.5, 2.2, 3.2)
 # The calibration keeps colour at least this vivid relative to the ground truth.
 MIN_COLORFULNESS_RATIO = 0.6
 _PREVIEW = 160  # side of the preview tiles (pixels)
