@@ -43,7 +43,7 @@ def test_working_size_rules(tiny_model_path):
     assert working_shape(300, 600, None) == (300, 600)
     net = medcolor.load_model(tiny_model_path)
     assert model_working_size(net) == 256  # no card entry: the photo default
-    net.medcolor_meta["working_size"] = "native"
+    net.medcolor_card.working_size = None  # the card decides, e.g. dermoscopy's native 32-px patches
     assert model_working_size(net) is None
 
 
