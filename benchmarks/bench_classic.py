@@ -121,7 +121,7 @@ def _amg_run(make, a, b, x0, tol):
     return out, setup, iters
 
 
-def _torch_cg(a, b, x0, tol, maxiter=1000):
+def _torch_cg(a, b, x0, tol, maxiter=500):
     """Jacobi-preconditioned CG in torch (CPU sparse CSR), both channels at once."""
     import warnings
 
@@ -167,7 +167,7 @@ def compare_solvers(n: int, tol: float = 1e-4) -> None:
     solvers = {"SA (medcolor sa_hierarchy) + CG": lambda: _amg_run(_medcolor_sa, a, b, x0, tol),
                "SA (pyamg smoothed_aggregation_solver) + CG": lambda: _amg_run(_pyamg_solver("sa"), a, b, x0, tol),
                "classical AMG (pyamg ruge_stuben_solver) + CG": lambda: _amg_run(_pyamg_solver("rs"), a, b, x0, tol),
-               "Jacobi CG (torch, 1000 iterations max)": lambda: _torch_cg(a, b, x0, tol)}
+               "Jacobi CG (torch, 500 iterations max)": lambda: _torch_cg(a, b, x0, tol)}
     if n <= 256:
         solvers["direct (SuperLU)"] = lambda: (np.column_stack([splu(a.tocsc()).solve(b[:, i]) for i in range(2)]),
                                                0.0, 0)
