@@ -108,3 +108,38 @@ def test_propagate_rejects_bad_arguments():
         levin_propagate(L, np.zeros((5, 5, 2)), np.ones((5, 5), bool), prior_weight=-1.0)
     with pytest.raises(ValueError):
         levin_propagate(L, np.zeros((5, 5, 2)), np.eye(5, dtype=bool), options=SolverOptions(solver="magic"))
+
+
+def test_amg_at_default_tolerance_matches_a_direct_solve_with_few_scribbles():
+    """The hard case (two strokes on large noisy flat regions) at the default CG tolerance."""
+    n = 120
+    rng = np.random.default_rng(0)
+    gray = np.clip(0.35 + 0.3 * (np.arange(n)[None, :] > n // 2) + 0.03 * rng.standard_normal((n, n)), 0, 1)
+    values = np.zeros((n, n, 2))
+    fixed = np.zeros((n, n), bool)
+    for col, ab in ((n // 4, (50.0, 30.0)), (3 * n // 4, (-10.0, -45.0))):
+        fixed[n // 2 - 8:n // 2 + 8, col - 2:col + 2] = True
+        values[n // 2 - 8:n // 2 + 8, col - 2:col + 2] = ab
+    L = gray_to_lightness(gray)
+    exact = levin_propagate(L, values, fixed, options=SolverOptions(solver="direct"))
+    amg = levin_propagate(L, values, fixed, options=SolverOptions(solver="amg"))  # tol 1e-4
+    assert np.abs(amg - exact).max() < 0.5  # well below one uint8 step of a*b*
+    np.testing.assert_array_equal(amg[fixed], values[fixed])
+    # each region leans to its own stroke's colour (noise lets some colour leak over the edge)
+    assert exact[:, : n // 2 - 3, 0].mean() > exact[:, n // 2 + 3:, 0].mean() + 20
+
+
+def test_sa_hierarchy_leaves_identity_rows_out_of_coarse_levels():
+    from medcolor.classic.levin import linear_system, sa_hierarchy
+
+    rng = np.random.default_rng(2)
+    L = 100 * rng.random((60, 70))
+    fixed = rng.random(L.shape) < 0.05
+    values = rng.uniform(-50, 50, L.shape + (1,))
+    a, b, x0 = linear_system(L, values, fixed, prior=np.zeros_like(values), prior_weight=np.zeros(L.shape))
+    assert abs(a - a.T).max() == 0
+    np.testing.assert_array_equal(a.diagonal()[fixed.ravel()], 1.0)
+    ml = sa_hierarchy(a, max_coarse=50)
+    assert len(ml.levels) >= 2 and ml.levels[1].A.shape[0] < (~fixed).sum()
+    x = ml.solve(b[:, 0], x0=x0[:, 0], tol=1e-10, maxiter=200, accel="cg")
+    np.testing.assert_allclose(x[fixed.ravel()], values[fixed][:, 0], atol=1e-8)

@@ -52,11 +52,11 @@ def test_simulated_hints_are_reproducible_and_shared(gt_dir):
     assert 25 <= a.mask.sum() <= 125  # five 5x5 patches, some may overlap
     assert not np.array_equal(simulated_hints(samples[0], 5, seed=1).mask, a.mask)
     assert simulated_hints(samples[0], 0, seed=0).mask.sum() == 0
-    # each patch carries its mean true colour: close to the true a*b* on flat halves
+    # each patch carries its mean true colour: close to the true a*b* except on patches across the edge
     from medcolor.color import rgb_to_lab_np
 
     true_ab = rgb_to_lab_np(samples[0].gt / 255.0)[..., 1:]
-    assert np.abs(a.ab[a.mask] - true_ab[a.mask]).mean() < 6
+    assert np.median(np.abs(a.ab[a.mask] - true_ab[a.mask])) < 6
 
 
 def test_evaluate_hints_end_to_end(gt_dir, guided_path, tiny_model_path, tmp_path, capsys):
