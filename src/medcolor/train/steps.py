@@ -78,7 +78,7 @@ class LossComputer(nn.Module):
 
     def generator_loss(self, phase: PhaseConfig, batch: LabBatch, ab: torch.Tensor, logits: torch.Tensor | None,
                        discriminator: nn.Module | None) -> tuple[torch.Tensor, dict[str, float]]:
-        """Total generator loss and its float parts ``{"loss/NAME": value}``."""
+        """Total generator loss and its detached parts ``{"loss/NAME": 0-d tensor}`` (no device sync)."""
         w = phase.losses
         pred_n, target_n = normalize_ab(ab.float()), normalize_ab(batch.ab)  # (B, 2, H, W) ~[-1, 1]
         parts: dict[str, torch.Tensor] = {}
@@ -106,7 +106,7 @@ class LossComputer(nn.Module):
             # the discriminator's own parameters are frozen by the caller for this term
             parts["gan"] = self.gan.generator(discriminator(batch.L, ab))
         total = sum(float(w[k]) * v for k, v in parts.items())
-        return total, {f"loss/{k}": float(v.detach()) for k, v in parts.items()}
+        return total, {f"loss/{k}": v.detach() for k, v in parts.items()}  # read back at the log interval
 
     def discriminator_loss(self, discriminator: nn.Module, batch: LabBatch,
                            fake_ab: torch.Tensor) -> tuple[torch.Tensor, dict[str, float]]:
@@ -120,6 +120,6 @@ class LossComputer(nn.Module):
         ab2 = torch.cat([batch.ab, fake_ab.detach().float()], dim=0)  # (2B, 2, H, W)
         logits = discriminator(L2, ab2)
         loss = self.gan.discriminator(logits[:b], logits[b:])
-        return loss, {"loss/d": float(loss.detach()),
-                      "d/real": float(logits[:b].detach().float().mean()),
-                      "d/fake": float(logits[b:].detach().float().mean())}
+        return loss, {"loss/d": loss.detach(),
+                      "d/real": logits[:b].detach().float().mean(),
+                      "d/fake": logits[b:].detach().float().mean()}
