@@ -146,7 +146,8 @@ def test_user_hints_from_a_simulated_map():
 # ---------------------------------------------------------------- method choice
 def test_resolve_hint_method(tiny_model_path, guided):
     tiny = medcolor.load_model(tiny_model_path)
-    assert resolve_hint_method(guided, "auto") == "learned"
+    assert resolve_hint_method(guided, "auto") == "levin"  # learned hints are opt-in (see the sweep)
+    assert resolve_hint_method(guided, "learned") == "learned"
     assert resolve_hint_method(guided, "levin") == "levin"
     assert resolve_hint_method(tiny, "auto") == "levin"
     with pytest.raises(UsageError, match="levin"):
@@ -161,7 +162,7 @@ def test_learned_hints_reach_the_network_at_the_working_size():
     g = np.full((512, 384), 0.5, np.float32)
     marks = np.zeros((512, 384, 4), np.uint8)
     marks[200:204, 100:104] = (*_rgb((50, 50, 30)), 255)
-    out = medcolor.colorize_gray(g, model=net, size=256, device="cpu", hints=marks)
+    out = medcolor.colorize_gray(g, model=net, size=256, device="cpu", hints=marks, hint_method="learned")
     (hmap,) = net.seen
     assert hmap.shape == (1, 3, 341, 256)  # the working shape, short side 256
     assert 4 <= int(hmap[0, 2].sum()) <= 16  # 4x4 px at 2/3 scale: 2-4 cells a side (pooling windows overlap)
@@ -188,7 +189,7 @@ def test_untrained_effcolor_learned_and_levin(guided):
     marks = np.zeros((80, 96, 4), np.uint8)
     marks[30:40, 20:30] = (*_rgb((55, -40, -35)), 255)
     auto = medcolor.colorize_gray(g, model=guided, size=64, device="cpu")
-    learned = medcolor.colorize_gray(g, model=guided, size=64, device="cpu", hints=marks)
+    learned = medcolor.colorize_gray(g, model=guided, size=64, device="cpu", hints=marks, hint_method="learned")
     levin = medcolor.colorize_gray(g, model=guided, size=64, device="cpu", hints=marks, hint_method="levin")
     empty = medcolor.colorize_gray(g, model=guided, size=64, device="cpu", hints=np.zeros_like(marks))
     np.testing.assert_array_equal(empty, auto)  # no marks: the automatic result
@@ -228,7 +229,7 @@ def test_cli_colorize_with_hints_learned_and_levin(tmp_path, guided):
         assert main(["colorize", str(tmp_path / "in.png"), "-o", str(out), "--model", str(model),
                      "--hints", str(marks), "--hint-method", method, "-q"]) == 0
         results[method] = np.asarray(Image.open(out / "in.png").convert("RGB"))
-    np.testing.assert_array_equal(results["auto"], results["learned"])
+    np.testing.assert_array_equal(results["auto"], results["levin"])
     assert np.abs(results["learned"].astype(int) - results["levin"]).max() > 5
     plain = tmp_path / "plain"
     assert main(["colorize", str(tmp_path / "in.png"), "-o", str(plain), "--model", str(model), "-q"]) == 0
@@ -271,14 +272,14 @@ def test_web_hint_rerun_learned_levin_and_refused(tiny_model_path):
             return client.post("/api/colorize", data=form, files={
                 "file": ("g.png", gray, "image/png"), "hints": ("hints.png", png(marks, "RGBA"), "image/png")})
 
-        learned = send()
+        learned = send(hint_method="learned")
         assert learned.status_code == 200, learned.text
         assert learned.headers["x-medcolor-hint-method"] == "learned"
         lab = rgb_to_lab_np(np.asarray(Image.open(io.BytesIO(learned.content)).convert("RGB")) / 255.0)
         assert lab[23, 35, 2] < -25 and abs(lab[5, 5, 2] - 5) < 2  # the hint where painted, the model's elsewhere
         levin = send(hint_method="levin")
         assert levin.status_code == 200 and levin.headers["x-medcolor-hint-method"] == "levin"
-        assert send(model="tiny").headers["x-medcolor-hint-method"] == "levin"  # auto for a model without hints
+        assert send(model="tiny").headers["x-medcolor-hint-method"] == "levin"  # auto is Levin
         refused = send(model="tiny", hint_method="learned")
         assert refused.status_code == 400 and "levin" in refused.json()["error"]
         assert send(hint_method="magic").status_code == 422

@@ -57,7 +57,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
                    help="hints image (same size as a single INPUT): coloured marks on transparent/gray")
     p.add_argument("--hint-method", choices=("auto", "learned", "levin"), default="auto",
                    help="how hints act: 'learned' (the model's own hint input) or 'levin' (Levin refinement "
-                        "of the automatic colours); default 'auto': learned when the model takes hints")
+                        "of the automatic colours); default 'auto': levin (the learned input is opt-in)")
     from ..limits import DEFAULT_LIMITS as d
 
     p.add_argument("--max-pixels", type=int, default=None,
