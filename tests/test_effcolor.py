@@ -151,3 +151,15 @@ def test_train_with_hints_run_equals_export_and_matches_evaluate(tmp_path):
     assert main(["export", str(run), "-o", str(out)]) == 0
     gray = np.random.default_rng(2).random((40, 70)).astype(np.float32)
     assert np.array_equal(colorize_gray(gray, model=str(run)), colorize_gray(gray, model=str(out)))
+
+
+def test_exports_to_onnx_with_dynamic_size(tmp_path, net):
+    """The automatic mode exports (fixed pooling windows, no adaptive pooling) and matches PyTorch."""
+    pytest.importorskip("onnxruntime")
+    from medcolor.export import check_onnx, export_onnx
+    from medcolor.weights import save_model
+
+    path = save_model(net, tmp_path / "eff.safetensors", meta={"description": "test"})
+    res = export_onnx(str(path), tmp_path / "eff.onnx")
+    assert res.max_abs_diff is not None and res.max_abs_diff < 1e-3
+    assert check_onnx(tmp_path / "eff.onnx", net, shape=(1, 1, 70, 90)) < 1e-3

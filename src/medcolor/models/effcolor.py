@@ -70,11 +70,18 @@ def _decode(logits: torch.Tensor, bins: torch.Tensor, T: float) -> torch.Tensor:
     return (p @ bins.to(p)).permute(0, 3, 1, 2)
 
 
-def _pool_hints(hints: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    """``(B, 3, H, W)`` normalised hints -> ``(B, 3, h, w)``: mean hinted a*b* per cell and hint density."""
+def _pool_hints(hints: torch.Tensor, factor: int | None) -> torch.Tensor:
+    """``(B, 3, H, W)`` normalised hints -> mean hinted a*b* per cell and hint density.
+
+    ``factor``: cells of ``factor`` x ``factor`` pixels (H and W are multiples of it),
+    ``(B, 3, H/f, W/f)``; ``None``: one cell for the whole image, ``(B, 3, 1, 1)``.
+    Fixed-size windows (not adaptive pooling) keep the graph exportable to ONNX.
+    """
     ab, mask = hints[:, :2] * hints[:, 2:], hints[:, 2:]
-    ab_sum = F.adaptive_avg_pool2d(ab, size)
-    density = F.adaptive_avg_pool2d(mask, size)
+    if factor is None:
+        ab_sum, density = ab.mean(dim=(2, 3), keepdim=True), mask.mean(dim=(2, 3), keepdim=True)
+    else:
+        ab_sum, density = F.avg_pool2d(ab, factor), F.avg_pool2d(mask, factor)
     return torch.cat([ab_sum / density.clamp(min=1e-6), (density > 0).to(hints) + density], dim=1)
 
 
@@ -145,12 +152,12 @@ class EffColor(BinClassifier, Colorizer):
                 skips.append(x)
         s4, s8, s16, s32 = skips
         g = e.bn2(e.conv_head(s32)).mean(dim=(2, 3))  # (B, 1280) ImageNet feature
-        hint_stats = _pool_hints(hints, (1, 1)).flatten(1)  # (B, 3)
+        hint_stats = _pool_hints(hints, None).flatten(1)  # (B, 3)
         scale, shift = self.global_mlp(torch.cat([g, hint_stats], dim=1)).chunk(2, dim=1)
         b = self.bottom(s32)
         b = b * (1 + scale[..., None, None]) + shift[..., None, None]
         d = self.up8(self.up16(b, s16), s8)
-        d = self.up4(d, torch.cat([s4, _pool_hints(hints, tuple(s4.shape[-2:]))], dim=1))
+        d = self.up4(d, torch.cat([s4, _pool_hints(hints, 4)], dim=1))  # s4 is exactly 1/4 of the padded input
         return self.head(d)
 
     def _prepare(self, L: torch.Tensor, hints: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor, tuple]:
