@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from medcolor.cli import main as medcolor_main
-from medcolor.cli.colorize import output_paths
+from medcolor.batch import unit_outputs
 from medcolor.io import discover, read
 from medcolor.weights import list_pretrained
 
@@ -60,10 +60,10 @@ def main() -> int:
         if code != 0:
             print(f"demo: medcolor colorize exited with {code}", file=sys.stderr)
             return code
-        for path, rel in discover([str(folder)]):
-            frames, _ = read(path)
+        for path, rel in discover([str(folder)]).files:
+            frames, meta = read(path)
             k = frames.shape[0] // 2  # middle slice of a volume or multi-frame file
-            outs = output_paths(outdir, rel, frames.shape[0], "png")
+            outs = unit_outputs(outdir, rel, meta, "png")
             colour = np.asarray(Image.open(outs[min(k, len(outs) - 1)]).convert("RGB"))
             gray = (frames[k] * 255 + 0.5).astype(np.uint8)
             rows.append((f"{Path(path).name} [{model}]", gray, colour))
