@@ -16,8 +16,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from medcolor.cli import main as medcolor_main
 from medcolor.batch import unit_outputs
+from medcolor.cli import main as medcolor_main
 from medcolor.io import discover, read
 from medcolor.weights import list_pretrained
 
