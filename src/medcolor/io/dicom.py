@@ -137,7 +137,36 @@ class DicomPixels:
 
 
 
-class DicomFileSource(ImageSource):
+class DicomDisplay:
+    """The display mapping of DICOM frames, shared by a file's frames and a series' slices.
+
+    The source provides ``_frame_pixels(k)`` (the :class:`DicomPixels` of frame ``k``)
+    and ``_voi_window(k)`` (its own VOI ``(center, width)``, used when the scaling is
+    ``voi``); ``_window_display`` and ``_percentile_display`` come from
+    :class:`~medcolor.io.source.ImageSource`.
+    """
+
+    def _display(self, raw: np.ndarray, k: int) -> np.ndarray:
+        px, how = self._frame_pixels(k), self.meta.scaling
+        if px.colour:
+            out = self._window_display(raw * np.float32(255), *self.window) if how == "window" else raw
+            return np.ascontiguousarray(out, dtype=np.float32)
+        if how == "window":
+            out = self._window_display(raw, *self.window)
+        elif how == "voi-lut":
+            out = px.voi_lut_display(raw)
+        elif how == "voi":
+            out = self._window_display(raw, *self._voi_window(k))
+        elif how == "none":
+            out = raw.astype(np.float32) / np.float32(2 ** px.bits - 1)
+        else:
+            out = self._percentile_display(raw)
+        if px.photometric == "MONOCHROME1":
+            out = np.subtract(1.0, out, dtype=np.float32)  # white = dense
+        return np.ascontiguousarray(out, dtype=np.float32)
+
+
+class DicomFileSource(DicomDisplay, ImageSource):
     """One DICOM file (single or multi-frame), decoded one frame at a time."""
 
     _own_temp = False
@@ -232,24 +261,11 @@ class DicomFileSource(ImageSource):
             else:
                 self._set_percentiles()
 
-    def _display(self, raw: np.ndarray, k: int) -> np.ndarray:
-        px, how = self.pixels, self.meta.scaling
-        if px.colour:
-            out = self._window_display(raw * np.float32(255), *self.window) if how == "window" else raw
-            return np.ascontiguousarray(out, dtype=np.float32)
-        if how == "window":
-            out = self._window_display(raw, *self.window)
-        elif how == "voi-lut":
-            out = px.voi_lut_display(raw)
-        elif how == "voi":
-            out = self._window_display(raw, *self._frame_windows[k])
-        elif how == "none":
-            out = raw.astype(np.float32) / np.float32(2 ** px.bits - 1)
-        else:
-            out = self._percentile_display(raw)
-        if px.photometric == "MONOCHROME1":
-            out = np.subtract(1.0, out, dtype=np.float32)  # white = dense
-        return np.ascontiguousarray(out, dtype=np.float32)
+    def _frame_pixels(self, k: int) -> DicomPixels:
+        return self.pixels
+
+    def _voi_window(self, k: int) -> tuple[float, float]:
+        return self._frame_windows[k]
 
 
 def open_dicom(path: str | Path, *, window=None, limits: Limits | None = None) -> DicomFileSource:

@@ -28,7 +28,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..limits import DEFAULT_LIMITS, Limits
-from .dicom import DicomPixels
+from .dicom import DicomDisplay, DicomPixels
 from .dicom_header import dicom_uids, error_reason, file_window, float_values
 from .formats import detect_format
 from .meta import Geometry, ImageMeta, series_affine
@@ -133,7 +133,7 @@ def _order(series: DicomSeries) -> tuple[list[int], dict]:
     return sorted(range(len(heads)), key=lambda i: str(series.paths[i])), facts
 
 
-class SeriesSource(ImageSource):
+class SeriesSource(DicomDisplay, ImageSource):
     """A DICOM series, decoded one file (frame) at a time in slice order."""
 
     def __init__(self, series: DicomSeries, *, window=None, limits: Limits = DEFAULT_LIMITS) -> None:
@@ -239,24 +239,11 @@ class SeriesSource(ImageSource):
         else:
             self._set_percentiles()
 
-    def _display(self, raw: np.ndarray, k: int) -> np.ndarray:
-        px, how = self.pixels[k], self.meta.scaling
-        if px.colour:
-            out = self._window_display(raw * np.float32(255), *self.window) if how == "window" else raw
-            return np.ascontiguousarray(out, dtype=np.float32)
-        if how == "window":
-            out = self._window_display(raw, *self.window)
-        elif how == "voi-lut":
-            out = px.voi_lut_display(raw)
-        elif how == "voi":
-            out = self._window_display(raw, *self._voi)
-        elif how == "none":
-            out = raw.astype(np.float32) / np.float32(2 ** px.bits - 1)
-        else:
-            out = self._percentile_display(raw)
-        if px.photometric == "MONOCHROME1":
-            out = np.subtract(1.0, out, dtype=np.float32)
-        return np.ascontiguousarray(out, dtype=np.float32)
+    def _frame_pixels(self, k: int) -> DicomPixels:
+        return self.pixels[k]
+
+    def _voi_window(self, k: int) -> tuple[float, float]:
+        return self._voi
 
 
 def open_series(series: DicomSeries, *, window=None, limits: Limits | None = None) -> SeriesSource:
