@@ -24,14 +24,18 @@ from typing import TypeVar
 
 import torch
 
-__all__ = ["Shard", "shard_from_env"]
+__all__ = ["RankInfo", "rank_from_env", "Shard", "shard_from_env"]
 
 T = TypeVar("T")
 
 
 @dataclass(frozen=True)
-class Shard:
-    """This process's place in a ``torchrun`` job (rank 0 of 1 when not launched by torchrun)."""
+class RankInfo:
+    """This process's place in a ``torchrun`` job (rank 0 of 1 when not launched by torchrun).
+
+    Shared by batch colorization (:class:`Shard`) and training
+    (:class:`~medcolor.train.distributed.DistInfo`).
+    """
 
     rank: int = 0
     world_size: int = 1
@@ -44,6 +48,19 @@ class Shard:
     @property
     def is_main(self) -> bool:
         return self.rank == 0
+
+
+def rank_from_env() -> RankInfo:
+    """The rank, world size and local rank torchrun's environment sets (rank 0 of 1 without it)."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return RankInfo()
+    return RankInfo(rank=int(os.environ["RANK"]), world_size=world, local_rank=int(os.environ.get("LOCAL_RANK", "0")))
+
+
+@dataclass(frozen=True)
+class Shard(RankInfo):
+    """A :class:`RankInfo` that deals out a batch's units and gathers the ranks' tallies."""
 
     def device(self, requested: str) -> torch.device:
         """The device for ``requested`` (``auto|cpu|cuda|mps``); each rank of a node gets its own GPU."""
@@ -102,12 +119,12 @@ def shard_from_env(timeout_s: float = 7 * 24 * 3600.0) -> Shard:
     is long because a rank may have hours of work left (if a rank dies, torchrun
     stops the others itself).
     """
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world <= 1:
+    info = rank_from_env()
+    if not info.enabled:
         return Shard()
     import torch.distributed as dist
 
-    rank, local_rank = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0"))
     if not dist.is_initialized():
-        dist.init_process_group(backend="gloo", rank=rank, world_size=world, timeout=timedelta(seconds=timeout_s))
-    return Shard(rank=rank, world_size=world, local_rank=local_rank)
+        dist.init_process_group(backend="gloo", rank=info.rank, world_size=info.world_size,
+                                timeout=timedelta(seconds=timeout_s))
+    return Shard(rank=info.rank, world_size=info.world_size, local_rank=info.local_rank)

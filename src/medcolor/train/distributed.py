@@ -10,7 +10,6 @@ logs, checkpoints and exported weights.
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 import torch
@@ -18,35 +17,27 @@ import torch.distributed as dist
 from torch import nn
 
 from ..device import resolve_device
+from ..sharding import RankInfo, rank_from_env
 
 __all__ = ["DistInfo", "setup_distributed", "cleanup_distributed", "wrap_ddp", "unwrap", "barrier",
            "all_reduce_mean", "broadcast_object"]
 
 
 @dataclass(frozen=True)
-class DistInfo:
-    rank: int = 0
-    local_rank: int = 0
-    world_size: int = 1
+class DistInfo(RankInfo):
+    """A training process's rank (:class:`~medcolor.sharding.RankInfo`), device and DDP backend."""
+
     device: torch.device = torch.device("cpu")
     backend: str = ""
-
-    @property
-    def enabled(self) -> bool:
-        return self.world_size > 1
-
-    @property
-    def is_main(self) -> bool:
-        return self.rank == 0
 
 
 def setup_distributed(device: str = "auto") -> DistInfo:
     """Initialise DDP when launched by torchrun (``WORLD_SIZE`` > 1); otherwise a single process."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
+    env = rank_from_env()
     dev = resolve_device(device)
-    if world <= 1:
+    if not env.enabled:
         return DistInfo(device=dev)
-    rank, local_rank = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0"))
+    rank, local_rank, world = env.rank, env.local_rank, env.world_size
     if dev.type == "cuda":
         dev = torch.device("cuda", local_rank)
         torch.cuda.set_device(dev)
