@@ -14,6 +14,7 @@ import argparse
 from pathlib import Path
 
 import numpy as np
+from make_model_figures import tile  # this folder is on sys.path when run as a script
 from PIL import Image, ImageDraw
 
 import medcolor
@@ -26,23 +27,11 @@ WINDOWS = ("soft-tissue", "bone")
 TILE = 240
 
 
-def _tile(rgb: np.ndarray, label: str) -> Image.Image:
-    im = Image.fromarray(rgb if rgb.ndim == 3 else np.stack([rgb] * 3, -1))
-    scale = TILE / max(im.size)
-    im = im.resize((max(1, round(im.width * scale)), max(1, round(im.height * scale))), Image.LANCZOS)
-    canvas = Image.new("RGB", (TILE, TILE), (255, 255, 255))
-    canvas.paste(im, ((TILE - im.width) // 2, (TILE - im.height) // 2))
-    draw = ImageDraw.Draw(canvas)
-    draw.rectangle([0, 0, 6 + 6 * len(label), 13], fill=(0, 0, 0))
-    draw.text((3, 1), label, fill=(255, 255, 255))
-    return canvas
-
-
 def _row(gray_hu_by_window: dict, name: str) -> list[Image.Image]:
     tiles = []
     for window, (gray, hu) in gray_hu_by_window.items():
-        tiles.append(_tile(np.round(gray * 255).astype(np.uint8), f"{name}, {window} window"))
-        tiles.append(_tile(colorize_hu(gray, hu), f"ct-tissue, {window} window"))
+        tiles.append(tile(np.round(gray * 255).astype(np.uint8), f"{name}, {window} window", TILE))
+        tiles.append(tile(colorize_hu(gray, hu), f"ct-tissue, {window} window", TILE))
     return tiles
 
 
@@ -97,8 +86,8 @@ def main(argv=None) -> None:
     scale = _scale(width)
     fig = Image.new("RGB", (width, TILE * len(rows) + scale.height), (255, 255, 255))
     for r, tiles in enumerate(rows):
-        for c, tile in enumerate(tiles):
-            fig.paste(tile, (c * TILE, r * TILE))
+        for c, im in enumerate(tiles):
+            fig.paste(im, (c * TILE, r * TILE))
     fig.paste(scale, (0, TILE * len(rows)))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     fig.save(args.out, optimize=True)

@@ -28,13 +28,14 @@ ROOT = Path(__file__).resolve().parents[2]
 TILE = 200
 
 
-def _tile(rgb: np.ndarray, label: str) -> Image.Image:
+def tile(rgb: np.ndarray, label: str, size: int = TILE) -> Image.Image:
+    """A ``size`` x ``size`` labelled tile of an RGB or gray uint8 image (also used by make_ct_tissue.py)."""
     im = Image.fromarray(rgb if rgb.ndim == 3 else np.stack([rgb] * 3, -1))
-    scale = TILE / max(im.size)
+    scale = size / max(im.size)
     im = im.resize((max(1, round(im.width * scale)), max(1, round(im.height * scale))),
                    Image.NEAREST if scale >= 4 else Image.LANCZOS)
-    canvas = Image.new("RGB", (TILE, TILE), (255, 255, 255))
-    canvas.paste(im, ((TILE - im.width) // 2, (TILE - im.height) // 2))
+    canvas = Image.new("RGB", (size, size), (255, 255, 255))
+    canvas.paste(im, ((size - im.width) // 2, (size - im.height) // 2))
     draw = ImageDraw.Draw(canvas)
     draw.rectangle([0, 0, 6 + 6 * len(label), 13], fill=(0, 0, 0))
     draw.text((3, 1), label, fill=(255, 255, 255))
@@ -45,8 +46,8 @@ def _grid(rows: list[list[Image.Image]], out: Path) -> None:
     cols = max(len(r) for r in rows)
     fig = Image.new("RGB", (cols * (TILE + 4), len(rows) * (TILE + 4)), (255, 255, 255))
     for i, row in enumerate(rows):
-        for j, tile in enumerate(row):
-            fig.paste(tile, (j * (TILE + 4), i * (TILE + 4)))
+        for j, im in enumerate(row):
+            fig.paste(im, (j * (TILE + 4), i * (TILE + 4)))
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.save(out)
     print(f"wrote {out}")
@@ -66,9 +67,9 @@ def cases(args) -> None:
         s = gts[r["image"]]
         pred = colorize_gray(s.gray, model=spec, device="cpu")
         kind = "best" if r in rows[:args.n] else "worst"
-        tiles.append([_tile(s.gray, f"{s.name} input"),
-                      _tile(pred, f"{kind}: dE2000 {float(r['deltae2000']):.1f}"),
-                      _tile(s.gt, "ground truth")])
+        tiles.append([tile(s.gray, f"{s.name} input"),
+                      tile(pred, f"{kind}: dE2000 {float(r['deltae2000']):.1f}"),
+                      tile(s.gt, "ground truth")])
     _grid(tiles, args.out)
 
 
@@ -78,8 +79,8 @@ def medical(args) -> None:
     for name in samples:
         frames, meta = read(ROOT / "examples" / name)
         g = frames[frames.shape[0] // 2]
-        tiles.append([_tile((g * 255 + 0.5).astype(np.uint8), f"{name}"),
-                      _tile(colorize_gray(g, model=args.model, device="cpu"), f"{args.model}")])
+        tiles.append([tile((g * 255 + 0.5).astype(np.uint8), f"{name}"),
+                      tile(colorize_gray(g, model=args.model, device="cpu"), f"{args.model}")])
     _grid(tiles, args.out)
 
 
