@@ -24,7 +24,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-TEMPERATURES = (0.4, 0.65, 1.0, 1.5, 2.2, 3.2)
 FACTORS = (0.4, 0.55, 0.7, 0.85, 1.0)
 
 
@@ -47,6 +46,7 @@ def main() -> int:
     from medcolor.evaluate.protocol import load_ground_truth
     from medcolor.pipeline import model_working_size, predict_ab
     from medcolor.recombine import recombine
+    from medcolor.train.validate import TEMPERATURES
     from medcolor.weights import load_model
 
     net = load_model(args.model)

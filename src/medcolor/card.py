@@ -21,7 +21,7 @@ from typing import Any
 
 from .errors import UnknownModelError
 
-__all__ = ["ModelCard", "CARD_VERSION"]
+__all__ = ["ModelCard", "CARD_VERSION", "DEFAULT_WORKING_SIZE"]
 
 CARD_VERSION = 2
 # Pipeline default for models whose card states no working size.

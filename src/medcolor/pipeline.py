@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .card import DEFAULT_WORKING_SIZE  # working size of a model without a card
 from .color import gray_to_lightness, rgb_to_gray_np, to_unit_float
 from .device import resolve_device
 from .recombine import recombine
@@ -29,8 +30,6 @@ from .weights import load_model
 __all__ = ["colorize", "colorize_gray", "get_model", "working_shape", "predict_ab", "as_gray",
            "model_working_size", "DEFAULT_WORKING_SIZE"]
 
-# Working size (short side, pixels) for models whose card does not state one.
-DEFAULT_WORKING_SIZE = 256
 
 
 @lru_cache(maxsize=8)

@@ -118,6 +118,11 @@ def load_weights_into(model: nn.Module, spec: str | os.PathLike) -> ModelCard:
     """
     path = resolve_model(spec)
     card = ModelCard.from_config(read_config(path))
+    _load_state(model, path, card)
+    return card
+
+
+def _load_state(model: nn.Module, path: Path, card: ModelCard) -> None:
     arch = getattr(model, "medcolor_arch", {}).get("name", card.architecture)
     if arch != card.architecture:
         raise UnknownModelError(f"{path}: holds a {card.architecture!r} model, not {arch!r}")
@@ -129,7 +134,6 @@ def load_weights_into(model: nn.Module, spec: str | os.PathLike) -> ModelCard:
     if missing or unexpected:
         raise UnknownModelError(f"{path}: weights do not match architecture {card.architecture!r} "
                                 f"(missing {len(missing)}, unexpected {len(unexpected)} tensors)")
-    return card
 
 
 def load_model(spec: str | os.PathLike = "default", device: str | torch.device = "cpu") -> nn.Module:
@@ -142,7 +146,7 @@ def load_model(spec: str | os.PathLike = "default", device: str | torch.device =
     path = resolve_model(spec)
     card = ModelCard.from_config(read_config(path))
     model = create_model(card.architecture, **card.kwargs)
-    load_weights_into(model, path)
+    _load_state(model, path, card)
     model.medcolor_card = card
     model.medcolor_meta = dict(card.to_config()["meta"], source=str(path))
     model.medcolor_name = str(spec) if str(spec) in ALIASES or path.parent == PRETRAINED_DIR else path.stem

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ..errors import InputError, MedcolorError, UsageError
 from .baselines import baseline_notes, build_baselines
-from .protocol import load_ground_truth, protocol_text
+from .protocol import load_ground_truth, protocol_text, set_names
 from .report import REPORT_FILES, Stat, markdown_table, write_report
 from .runner import ModelMethod, run_methods
 
@@ -163,13 +163,6 @@ def evaluate(config: EvalConfig, log=None) -> EvalResult:
                       table_markdown=markdown_table(stats))
 
 
-def _set_names(folders: list[str | Path]) -> list[str]:
-    names: list[str] = []
-    for f in map(Path, folders):
-        names.append(f.name if f.name not in names else f"{f.parent.name}-{f.name}")
-    return names
-
-
 def side_by_side(summaries: dict[str, dict[str, dict[str, float]]],
                  columns: tuple[str, ...] = ("deltae2000", "psnr", "colorfulness_ratio")) -> str:
     """Markdown table: one row per method, ``columns`` of every set next to each other."""
@@ -195,7 +188,7 @@ def evaluate_sets(config: EvalConfig, folders: list[str | Path], log=None) -> di
 
     out = Path(config.out)
     results = {}
-    for name, folder in zip(_set_names(folders), folders):
+    for name, folder in zip(set_names(folders), folders):
         results[name] = evaluate(replace(config, data=folder, out=out / name), log=log)
     summaries = {name: r.summary for name, r in results.items()}
     atomic_write(out / "summary.json", lambda p: p.write_text(json.dumps(summaries, indent=2) + "\n"))

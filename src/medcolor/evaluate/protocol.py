@@ -28,7 +28,7 @@ from ..color import NEAR_GRAY_CHROMA, NEAR_GRAY_QUANTILE, is_near_gray, lightnes
 from ..errors import InputError
 from ..io.formats import RASTER_EXTENSIONS
 
-__all__ = ["Sample", "GroundTruthSet", "load_ground_truth", "load_files", "render_input", "protocol_text"]
+__all__ = ["Sample", "GroundTruthSet", "load_ground_truth", "load_files", "set_names", "render_input", "protocol_text"]
 
 
 @dataclass
@@ -97,6 +97,15 @@ def _read_rgb(path: Path, size: int | None) -> tuple[np.ndarray, bool]:
         new = (max(1, round(w * scale)), max(1, round(h * scale)))
         im_rgb = im_rgb.resize(new, Image.Resampling.LANCZOS)
     return np.asarray(im_rgb, dtype=np.uint8).copy(), stored_gray
+
+
+def set_names(folders) -> list[str]:
+    """One name per ground-truth folder, as reports and training logs show it: the folder's
+    base name, or ``parent-base`` when two folders share a base name (safe as a folder name)."""
+    names: list[str] = []
+    for f in map(Path, folders):
+        names.append(f.name if f.name not in names else f"{f.parent.name}-{f.name}")
+    return names
 
 
 def load_ground_truth(root: str | Path, size: int | None = None, limit: int | None = None,

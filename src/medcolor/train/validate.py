@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..evaluate.baselines import build_baselines
-from ..evaluate.protocol import Sample, load_files, load_ground_truth
+from ..evaluate.protocol import Sample, load_files, load_ground_truth, set_names
 from ..evaluate.runner import ModelMethod, mean_metrics, run_methods
 
 __all__ = ["load_val_sets", "validate", "zero_chroma", "calibrate_temperature", "image_grid",
@@ -39,22 +39,15 @@ MIN_COLORFULNESS_RATIO = 0.6
 _PREVIEW = 160  # side of the preview tiles (pixels)
 
 
-def _set_name(folder: str, taken: dict) -> str:
-    p = Path(folder)
-    name = p.name
-    return name if name not in taken else f"{p.parent.name}/{p.name}"
-
-
 def load_val_sets(folders: list[str], held_out: list[str] | None = None,
                   limit: int | None = None) -> dict[str, list[Sample]]:
     """``{set name: samples}``: one set per validation folder, or the held-out training files.
 
-    Set names are the folders' base names (parent/base when two clash); the held-out
-    part of the training data is called ``held-out``.
+    Set names are those of ``medcolor evaluate`` (:func:`~medcolor.evaluate.protocol.set_names`);
+    the held-out part of the training data is called ``held-out``.
     """
-    sets: dict[str, list[Sample]] = {}
-    for folder in folders:
-        sets[_set_name(folder, sets)] = load_ground_truth(folder, limit=limit).samples
+    sets = {name: load_ground_truth(folder, limit=limit).samples
+            for name, folder in zip(set_names(folders), folders)}
     if held_out:
         sets["held-out"] = load_files(sorted(held_out), root=Path(held_out[0]).parent, limit=limit).samples
     return {k: v for k, v in sets.items() if v}
@@ -104,7 +97,6 @@ def calibrate_temperature(model: nn.Module, samples: list[Sample], *, working_si
 
     Returns ``{"T": chosen, "rule": ..., "curve": [{"T", "deltae2000", "psnr", "colorfulness_ratio"}]}``.
     """
-    original = float(model.T)
     curve = []
     for t in TEMPERATURES:
         model.T = t
@@ -113,7 +105,7 @@ def calibrate_temperature(model: nn.Module, samples: list[Sample], *, working_si
                       "colorfulness_ratio": round(m["colorfulness_ratio"], 3)})
     vivid = [c for c in curve if c["colorfulness_ratio"] >= MIN_COLORFULNESS_RATIO]
     best = min(vivid or curve, key=lambda c: c["deltae2000"])
-    model.T = best["T"] if curve else original
+    model.T = best["T"]
     return {"T": model.T, "curve": curve,
             "rule": f"lowest deltaE2000 with colourfulness ratio >= {MIN_COLORFULNESS_RATIO}"}
 
