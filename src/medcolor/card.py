@@ -19,13 +19,17 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import UnknownModelError
+from .errors import MedcolorError
 
-__all__ = ["ModelCard", "CARD_VERSION", "DEFAULT_WORKING_SIZE"]
+__all__ = ["ModelCard", "ModelCardError", "CARD_VERSION", "DEFAULT_WORKING_SIZE"]
 
 CARD_VERSION = 2
 # Pipeline default for models whose card states no working size.
 DEFAULT_WORKING_SIZE = 256
+
+
+class ModelCardError(MedcolorError, ValueError):
+    """A model card (the JSON config beside the weights) that is malformed."""
 
 
 def _is_metrics(value: Any) -> bool:
@@ -74,15 +78,15 @@ class ModelCard:
     def __post_init__(self) -> None:
         for name in ("architecture", "description", "recipe", "trainer", "selected"):
             if not isinstance(getattr(self, name), str):
-                raise UnknownModelError(f"model card: {name} must be text, got {getattr(self, name)!r}")
+                raise ModelCardError(f"model card: {name} must be text, got {getattr(self, name)!r}")
         if not (self.working_size is None or (isinstance(self.working_size, int) and self.working_size > 0)):
-            raise UnknownModelError(f"model card: working_size must be a positive integer or null, "
+            raise ModelCardError(f"model card: working_size must be a positive integer or null, "
                                     f"got {self.working_size!r}")
         if not all(isinstance(c, str) for c in self.commands):
-            raise UnknownModelError("model card: commands must be a list of command lines")
+            raise ModelCardError("model card: commands must be a list of command lines")
         for name in ("validation", "zero_chroma"):
             if not _is_metrics(getattr(self, name)):
-                raise UnknownModelError(f"model card: {name} must map set names to metric values")
+                raise ModelCardError(f"model card: {name} must map set names to metric values")
 
     # ------------------------------------------------------------------ files
     def to_config(self) -> dict:
@@ -95,9 +99,9 @@ class ModelCard:
 
     @classmethod
     def from_config(cls, config: dict) -> "ModelCard":
-        """Parse a saved config (format 1 or 2); raises :class:`UnknownModelError` on a malformed card."""
+        """Parse a saved config (format 1 or 2); raises :class:`ModelCardError` on a malformed card."""
         if not isinstance(config, dict) or not isinstance(config.get("architecture"), str):
-            raise UnknownModelError("model card: no architecture name")
+            raise ModelCardError("model card: no architecture name")
         meta = dict(config.get("meta") or {})
         names = {f.name for f in dataclasses.fields(cls)} - {"architecture", "kwargs", "extra"}
         known = {k: meta.pop(k) for k in list(meta) if k in names}
@@ -107,6 +111,17 @@ class ModelCard:
             known["commands"] = [known["commands"]]
         return cls(architecture=config["architecture"], kwargs=dict(config.get("kwargs") or {}), extra=meta,
                    **known)
+
+    @property
+    def capabilities(self):
+        """What the model can do (:class:`~medcolor.models.registry.Capabilities`): its architecture's
+        record with this card's working size and the temperature it was saved with."""
+        from .models.registry import model_entry
+
+        caps = model_entry(self.architecture).capabilities.replace(working_size=self.working_size)
+        if caps.bins and "T" in self.kwargs:
+            caps = caps.replace(temperature=float(self.kwargs["T"]))
+        return caps
 
     # ------------------------------------------------------------------ text
     def summary(self, set_name: str | None = None) -> str:

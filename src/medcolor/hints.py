@@ -1,8 +1,9 @@
 """User hints: sparse a*b* points that steer the colours (Zhang et al. 2017, SIGGRAPH).
 
 A hint map is ``(B, 3, H, W)``: a*, b* in Lab units where the mask is 1, and
-the mask (channel 2) in {0, 1}.  Models with ``accepts_hints = True``
-(:mod:`medcolor.models.effcolor`) take it as a second input.
+the mask (channel 2) in {0, 1}.  Models whose capabilities say ``hints``
+(:func:`medcolor.models.registry.model_capabilities`, e.g. :mod:`medcolor.models.effcolor`)
+take it as a second input.
 
 User hints (:func:`parse_hints`) come as a hints image (a path or an array the
 size of the input: coloured marks on transparent or neutral-gray pixels, see
@@ -30,15 +31,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-__all__ = ["HintSampling", "simulate_hints", "sample_counts", "HINT_METHODS", "HINT_MIN_CHROMA", "UserHints",
-           "load_hints", "hint_ab", "parse_hints", "accepts_hints", "resolve_hint_method", "levin_refine"]
+from .classic.hints import colours_to_ab, hint_ab, masked_pool, refine_ab_lab
+from .options import HINT_METHODS
 
-HINT_METHODS = ("auto", "learned", "levin")
+__all__ = ["HintSampling", "simulate_hints", "sample_counts", "HINT_METHODS", "HINT_MIN_CHROMA", "UserHints",
+           "load_hints", "hint_ab", "parse_hints", "resolve_hint_method", "levin_refine"]
+
 HINT_MIN_CHROMA = 6.0  # C*ab above which a mark counts as a colour hint (gray marks are ignored)
-# Levin refinement solves for its correction at most at this many pixels (then upsamples it):
-# the correction is smooth away from edges, and a 128x128 solve is direct (no AMG set-up),
-# which keeps a hint re-run interactive.
-LEVIN_SOLVE_PIXELS = 128 * 128
 
 
 @dataclass(frozen=True)
@@ -155,30 +154,14 @@ class UserHints:
         ab = torch.from_numpy(np.ascontiguousarray(self.ab, dtype=np.float32)).permute(2, 0, 1)[None]
         mask = torch.from_numpy(self.mask.astype(np.float32))[None, None]
         if tuple(shape) != self.shape:
-            weighted = F.adaptive_avg_pool2d(ab * mask, shape)
-            mask = F.adaptive_avg_pool2d(mask, shape)
-            ab = weighted / mask.clamp(min=1e-12)
+            ab, mask = masked_pool(ab, mask, tuple(shape))
         hinted = (mask > 0).float()
         return torch.cat([ab * hinted, hinted], dim=1)
 
 
-def _ab_of_colours(rgb: np.ndarray) -> np.ndarray:
-    """uint8 ``(..., 3)`` sRGB -> float64 ``(..., 2)`` a*b*, converting each distinct colour once.
-
-    Hint images hold few distinct colours, so this is much faster than a per-pixel conversion.
-    """
-    from .color import rgb_to_lab_np
-
-    flat = rgb.reshape(-1, 3).astype(np.uint32)
-    colours, index = np.unique((flat[:, 0] << 16) | (flat[:, 1] << 8) | flat[:, 2], return_inverse=True)
-    table = np.stack([colours >> 16, (colours >> 8) & 255, colours & 255], axis=-1).astype(np.float64) / 255.0
-    ab = rgb_to_lab_np(table)[:, 1:] if colours.size else np.zeros((0, 2))
-    return ab[index.ravel()].reshape(*rgb.shape[:-1], 2)
-
-
 def _mask_from_rgba(rgba: np.ndarray) -> np.ndarray:
     mask = rgba[..., 3] > 0
-    ab = _ab_of_colours(rgba[..., :3][mask])  # (N, 2) for the visible pixels only
+    ab = colours_to_ab(rgba[..., :3][mask])  # (N, 2) for the visible pixels only
     mask[mask] = np.hypot(ab[:, 0], ab[:, 1]) > HINT_MIN_CHROMA
     return mask
 
@@ -232,11 +215,6 @@ def load_hints(path_or_array, shape: tuple[int, int]) -> tuple[np.ndarray, np.nd
     return np.ascontiguousarray(rgba[..., :3]), _mask_from_rgba(rgba)
 
 
-def hint_ab(hints_rgb: np.ndarray) -> np.ndarray:
-    """a*b* of hint colours: uint8 ``(H, W, 3)`` -> float64 ``(H, W, 2)`` in Lab units."""
-    return _ab_of_colours(np.asarray(hints_rgb, dtype=np.uint8))
-
-
 def parse_hints(hints, shape: tuple[int, int]) -> UserHints:
     """User hints in any accepted form -> :class:`UserHints` at ``shape`` ``(H, W)``.
 
@@ -265,17 +243,13 @@ def parse_hints(hints, shape: tuple[int, int]) -> UserHints:
     else:
         rgb, mask = load_hints(hints, shape)
     ab = np.zeros((*shape, 2), np.float32)
-    ab[mask] = _ab_of_colours(rgb[mask])
+    ab[mask] = colours_to_ab(rgb[mask])
     return UserHints(ab, mask)
 
 
-def accepts_hints(net) -> bool:
-    """Whether the model takes a hint map as its second input (``net(L, hints)``)."""
-    return bool(getattr(net, "accepts_hints", False))
-
-
-def resolve_hint_method(net, method: str = "auto") -> str:
-    """``"learned"`` or ``"levin"`` for ``method`` in :data:`HINT_METHODS` and this model.
+def resolve_hint_method(capabilities, method: str = "auto", *, name: str = "this model") -> str:
+    """``"learned"`` or ``"levin"`` for ``method`` in :data:`~medcolor.options.HINT_METHODS` and a model's
+    :class:`~medcolor.models.registry.Capabilities`.
 
     ``auto``: Levin refinement. The shipped hint networks do not yet use their hints
     well enough (measured by ``benchmarks/hint_sweep.py``: +0.02 dB at 10 points
@@ -286,13 +260,11 @@ def resolve_hint_method(net, method: str = "auto") -> str:
         UsageError: an unknown method, or ``learned`` for a model without hint input.
     """
     from .errors import UsageError
+    from .options import parse_hint_method
 
-    if method not in HINT_METHODS:
-        raise UsageError(f"unknown hint method {method!r}; choose from {', '.join(HINT_METHODS)}")
-    if method == "auto":
+    if parse_hint_method(method) == "auto":
         return "levin"
-    if method == "learned" and not accepts_hints(net):
-        name = getattr(net, "medcolor_name", type(net).__name__)
+    if method == "learned" and not capabilities.hints:
         raise UsageError(f"model {name} does not take hints as input; use the levin hint method")
     return method
 
@@ -309,12 +281,9 @@ def levin_refine(L: torch.Tensor, ab: torch.Tensor, hint_map: torch.Tensor) -> t
         ``(1, 2, h, w)`` float32 a*b*: the hints' a*b* at hinted cells, the automatic
         chroma plus a correction spread along the edges of L* elsewhere.
     """
-    from .classic.hints import refine_ab_lab
-
     mask = (hint_map[0, 2] > 0.5).cpu().numpy()
     if not mask.any():
         return ab.float()
     out = refine_ab_lab(L[0, 0].double().cpu().numpy(), ab[0].permute(1, 2, 0).double().cpu().numpy(),
-                        hint_map[0, :2].permute(1, 2, 0).double().cpu().numpy(), mask,
-                        max_pixels=LEVIN_SOLVE_PIXELS)
+                        hint_map[0, :2].permute(1, 2, 0).double().cpu().numpy(), mask)
     return torch.from_numpy(np.ascontiguousarray(out.transpose(2, 0, 1), dtype=np.float32))[None].to(ab.device)

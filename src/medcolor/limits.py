@@ -29,16 +29,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import InputError, UsageError
+from .options import limit_wording
 
-__all__ = ["Limits", "LimitError", "DEFAULT_LIMITS", "LIMIT_OPTIONS"]
-
-#: How each limit is raised from the command line (the web app passes its own wording).
-LIMIT_OPTIONS: dict[str, str] = {
-    "max_frame_pixels": "--max-pixels",
-    "max_total_pixels": "--max-total-pixels",
-    "max_frames": "--max-frames",
-    "max_buffer_bytes": "--max-buffer-bytes",
-}
+__all__ = ["Limits", "LimitError", "DEFAULT_LIMITS"]
 
 
 class LimitError(InputError):
@@ -58,14 +51,15 @@ class Limits:
         max_total_pixels: most pixels in one input unit (frames x H x W).
         max_frames: most frames in one input unit.
         max_buffer_bytes: most decoded bytes held at once for inputs that cannot stream frame by frame.
-        options: limit name -> how a user raises it (named in error messages).
+        options: limit name -> how a user raises it (named in error messages; the command line and
+            by default the option names of :data:`medcolor.options.LIMIT_OPTIONS`).
     """
 
     max_frame_pixels: int | None = 4096 * 4096
     max_total_pixels: int | None = 1_000_000_000
     max_frames: int | None = 10_000
     max_buffer_bytes: int | None = 768 * 1024 * 1024
-    options: dict = field(default_factory=lambda: dict(LIMIT_OPTIONS), compare=False, hash=False)
+    options: dict = field(default_factory=lambda: limit_wording(""), compare=False, hash=False)
 
     def __post_init__(self) -> None:
         for f in ("max_frame_pixels", "max_total_pixels", "max_frames", "max_buffer_bytes"):

@@ -4,9 +4,9 @@ A network colorizes each slice of a NIfTI volume or DICOM series on its own, so
 the same tissue can take a slightly different colour from one slice to the
 next: the colour *flickers* when a viewer scrolls through the volume.
 
-:class:`SliceSmoother` is a :class:`medcolor.batch.ChromaHook` that replaces
-each slice's a*b* by a weighted mean of the a*b* of its neighbours along the
-slice axis (a centred window of ``2 * radius + 1`` slices).  The weight of a
+:class:`SliceSmoother` is a :class:`medcolor.engine.ChromaHook` that replaces
+each slice's a*b* (and its confidence map, when one is made) by a weighted mean of
+those of its neighbours along the slice axis (a centred window of ``2 * radius + 1`` slices).  The weight of a
 neighbour falls off with its distance in slices and, per pixel, with its
 difference in L*: where the anatomy changes between slices (different
 lightness) a pixel keeps its own colour, where it continues (similar
@@ -28,6 +28,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+from .engine import ChromaFrame
 
 __all__ = ["SmoothingSettings", "SliceSmoother", "volume_hook", "VOLUME_KINDS", "FlickerStats",
            "FlickerMeter", "slice_flicker"]
@@ -63,12 +65,13 @@ def _lightness_at(L: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
 
 
 class SliceSmoother:
-    """A :class:`~medcolor.batch.ChromaHook` that smooths a*b* along the slice axis where L* is similar.
+    """A :class:`~medcolor.engine.ChromaHook` that smooths a*b* along the slice axis where L* is similar.
 
-    Frames are pushed in slice order: ``L`` ``(1, 1, H, W)`` in [0, 100], ``ab``
-    ``(1, 2, h, w)`` in Lab units.  Frame ``k`` comes out, with ``L`` unchanged and
-    ``ab`` ``(1, 2, h, w)`` smoothed, once frame ``k + radius`` has been pushed (or at
-    :meth:`flush`); at the ends of the volume the window is cut short.
+    Frames (:class:`~medcolor.engine.ChromaFrame`) are pushed in slice order: ``L``
+    ``(1, 1, H, W)`` in [0, 100], ``ab`` ``(1, 2, h, w)`` in Lab units and optionally a
+    ``confidence`` ``(1, 1, h', w')``.  Frame ``k`` comes out, with ``L`` unchanged and ``ab``
+    (and ``confidence``, with the same weights) smoothed, once frame ``k + radius`` has been
+    pushed (or at :meth:`flush`); at the ends of the volume the window is cut short.
 
     Output ``ab[k](x) = sum_j w_kj(x) ab[j](x) / sum_j w_kj(x)`` over ``|j - k| <= radius`` with
     ``w_kj(x) = exp(-(j - k)^2 / 2 sigma_slices^2) * exp(-(L_j(x) - L_k(x))^2 / 2 sigma_lightness^2)``,
@@ -77,14 +80,29 @@ class SliceSmoother:
 
     def __init__(self, settings: SmoothingSettings | None = None) -> None:
         self.settings = settings or SmoothingSettings()
-        self._held: deque[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = deque()  # (L, L small, ab)
+        self._held: deque[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = deque()  # (L, L small, ab [+ conf])
         self._pushed = 0  # frames pushed so far
         self._emitted = 0  # frames returned so far
+        self._with_confidence: bool | None = None
 
-    def push(self, L: torch.Tensor, ab: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    @property
+    def context(self) -> int:
+        """Frames on each side that decide one frame's output."""
+        return self.settings.radius
+
+    def push(self, frame: ChromaFrame) -> list[ChromaFrame]:
         """Take the next frame; return the frames whose window is now complete."""
+        L, ab, conf = frame
         if L.dim() != 4 or L.shape[:2] != (1, 1) or ab.dim() != 4 or ab.shape[:2] != (1, 2):
             raise ValueError(f"expected L (1, 1, H, W) and ab (1, 2, h, w), got {tuple(L.shape)}, {tuple(ab.shape)}")
+        if self._with_confidence is None:
+            self._with_confidence = conf is not None
+        if self._with_confidence != (conf is not None):
+            raise ValueError("either every frame has a confidence map or none has")
+        if conf is not None:  # smoothed with the same weights: carried as a third chroma channel
+            if tuple(conf.shape[-2:]) != tuple(ab.shape[-2:]):
+                conf = F.interpolate(conf.float(), size=tuple(ab.shape[-2:]), mode="bilinear", align_corners=False)
+            ab = torch.cat([ab.float(), conf.float()], dim=1)
         if self._held and tuple(ab.shape) != tuple(self._held[-1][2].shape):
             raise ValueError(f"every frame's ab must have the same shape, got {tuple(ab.shape)} after "
                              f"{tuple(self._held[-1][2].shape)}")
@@ -95,14 +113,15 @@ class SliceSmoother:
             ready.append(self._emit())
         return ready
 
-    def flush(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    def flush(self) -> list[ChromaFrame]:
         """Return the frames still held (the last ``radius``), then reset for another unit."""
         ready = [self._emit() for _ in range(self._pushed - self._emitted)]
         self._held.clear()
         self._pushed = self._emitted = 0
+        self._with_confidence = None
         return ready
 
-    def _emit(self) -> tuple[torch.Tensor, torch.Tensor]:
+    def _emit(self) -> ChromaFrame:
         s = self.settings
         first = self._pushed - len(self._held)  # frame index of self._held[0]
         i = self._emitted - first
@@ -120,11 +139,12 @@ class SliceSmoother:
         self._emitted += 1
         while self._held and (self._pushed - len(self._held)) < self._emitted - s.radius:
             self._held.popleft()  # no later frame's window reaches it
-        return L_k, num / den
+        out = num / den
+        return ChromaFrame(L_k, out[:, :2], out[:, 2:] if self._with_confidence else None)
 
 
 def volume_hook(meta, settings: SmoothingSettings | None = None) -> SliceSmoother | None:
-    """The hook for :attr:`medcolor.batch.UnitOptions.hook`: a :class:`SliceSmoother` for a volume.
+    """The engine's smoothing decision (:class:`medcolor.engine.Engine`): a :class:`SliceSmoother` for a volume.
 
     Returns None (no smoothing) unless ``meta`` (:class:`~medcolor.io.ImageMeta`) is
     a NIfTI volume or a DICOM series (:data:`VOLUME_KINDS`) with more than one frame;

@@ -6,13 +6,12 @@
 * :func:`apply_lut` / :func:`list_luts` -- DICOM well-known pseudo-colour palettes
   and matplotlib colormaps;
 * :func:`refine_ab` -- Levin refinement of a network's chroma with user hints
-  (hints are read by :func:`medcolor.hints.load_hints`, re-exported here).
+  (hints images are read by :func:`medcolor.hints.load_hints`).
 
 See ``docs/classic.md``.
 """
 from __future__ import annotations
 
-from ..hints import load_hints
 from .hints import refine_ab
 from .levin import SolverOptions, levin_colorize, levin_propagate
 from .luts import apply_lut, list_luts
@@ -20,4 +19,4 @@ from .reinhard import reinhard_transfer
 from .welsh import welsh_transfer
 
 __all__ = ["levin_colorize", "levin_propagate", "SolverOptions", "welsh_transfer", "reinhard_transfer",
-           "apply_lut", "list_luts", "load_hints", "refine_ab"]
+           "apply_lut", "list_luts", "refine_ab"]

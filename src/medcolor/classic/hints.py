@@ -1,7 +1,9 @@
 """Levin refinement: user colour hints on top of a network's chroma (the classic baseline).
 
-Reading hints (images, arrays, ``(rgb, mask)``) lives in :mod:`medcolor.hints`;
-a hint fixes the pixel's a*b* to the mark's a*b*, the image's own L* is kept.
+Reading hints (images, arrays, ``(rgb, mask)``) lives in :mod:`medcolor.hints`, which
+builds on this module (never the other way round); a hint fixes the pixel's a*b* to
+the mark's a*b*, the image's own L* is kept.  :func:`masked_pool` is the one
+mask-weighted pooling of sparse values (hint maps, corrections).
 
 Refinement (:func:`refine_ab_lab`, :func:`refine_ab` for hint colours in RGB).
 The correction delta = hint_ab - net_ab is known at hinted pixels; it is spread
@@ -16,36 +18,62 @@ the correction is upsampled bilinearly; the hinted pixels are then set exactly.
 from __future__ import annotations
 
 import numpy as np
+import torch
+import torch.nn.functional as F
 
-from ..hints import hint_ab
 from ._checks import bool_mask, rgb_uint8
 from .levin import levin_propagate
 
-__all__ = ["refine_ab", "refine_ab_lab"]
+__all__ = ["refine_ab", "refine_ab_lab", "masked_pool", "colours_to_ab", "hint_ab", "SOLVE_PIXELS"]
 
 REACH_FRACTION = 0.25  # decay length of a correction in flat regions, as a fraction of max(H, W)
-DEFAULT_MAX_PIXELS = 512 * 512
+# The correction is solved at most at this many pixels (then upsampled bilinearly): it is
+# smooth away from edges, and a 128x128 solve is direct (no AMG set-up), which keeps a hint
+# re-run interactive.
+SOLVE_PIXELS = 128 * 128
 
 
-def _area_resize(x: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """Area-average ``(H, W, C)`` to ``size`` (h, w)."""
-    import torch
-    import torch.nn.functional as F
+def masked_pool(values: torch.Tensor, mask: torch.Tensor, shape: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Area-pool sparse ``values`` ``(B, C, H, W)`` known where ``mask`` ``(B, 1, H, W)`` (in [0, 1]) to ``shape``.
 
-    t = torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1)))[None]  # (1, C, H, W)
-    return F.interpolate(t, size=size, mode="area")[0].numpy().transpose(1, 2, 0)
+    Returns ``(mean of the masked values per cell, mask coverage per cell)``; a cell holding
+    any masked pixel has coverage > 0, so a one-pixel mark is never lost.
+    """
+    weighted = F.adaptive_avg_pool2d(values * mask, shape)
+    coverage = F.adaptive_avg_pool2d(mask, shape)
+    return weighted / coverage.clamp(min=1e-12), coverage
+
+
+def colours_to_ab(rgb: np.ndarray) -> np.ndarray:
+    """uint8 ``(..., 3)`` sRGB -> float64 ``(..., 2)`` a*b*, converting each distinct colour once.
+
+    Hint images hold few distinct colours, so this is much faster than a per-pixel conversion.
+    """
+    from ..color import rgb_to_lab_np
+
+    flat = rgb.reshape(-1, 3).astype(np.uint32)
+    colours, index = np.unique((flat[:, 0] << 16) | (flat[:, 1] << 8) | flat[:, 2], return_inverse=True)
+    table = np.stack([colours >> 16, (colours >> 8) & 255, colours & 255], axis=-1).astype(np.float64) / 255.0
+    ab = rgb_to_lab_np(table)[:, 1:] if colours.size else np.zeros((0, 2))
+    return ab[index.ravel()].reshape(*rgb.shape[:-1], 2)
+
+
+def hint_ab(hints_rgb: np.ndarray) -> np.ndarray:
+    """a*b* of hint colours: uint8 ``(H, W, 3)`` -> float64 ``(H, W, 2)`` in Lab units."""
+    return colours_to_ab(np.asarray(hints_rgb, dtype=np.uint8))
+
+
+def _channels_first(x: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1)))[None]  # (1, C, H, W)
 
 
 def _bilinear_resize(x: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    import torch
-    import torch.nn.functional as F
-
     t = torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1)))[None]  # (1, C, h, w)
     return F.interpolate(t, size=size, mode="bilinear", align_corners=False)[0].numpy().transpose(1, 2, 0)
 
 
 def refine_ab(L: np.ndarray, ab: np.ndarray, hints_rgb: np.ndarray, hints_mask: np.ndarray,
-              strength: float = 1.0, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+              strength: float = 1.0, *, max_pixels: int = SOLVE_PIXELS) -> np.ndarray:
     """Refine network chroma with user hints given as colours (see :func:`refine_ab_lab`).
 
     Args:
@@ -59,7 +87,7 @@ def refine_ab(L: np.ndarray, ab: np.ndarray, hints_rgb: np.ndarray, hints_mask: 
 
 
 def refine_ab_lab(L: np.ndarray, ab: np.ndarray, target: np.ndarray, hints_mask: np.ndarray,
-                  strength: float = 1.0, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+                  strength: float = 1.0, *, max_pixels: int = SOLVE_PIXELS) -> np.ndarray:
     """Refine network chroma with user hints given in a*b* (see the module docstring).
 
     Args:
@@ -95,11 +123,11 @@ def refine_ab_lab(L: np.ndarray, ab: np.ndarray, target: np.ndarray, hints_mask:
     sh, sw = max(2, round(h * scale)), max(2, round(w * scale))
     if (sh, sw) != (h, w):
         # Average the corrections over the hint pixels inside each low-resolution cell.
-        pooled = _area_resize(np.dstack([delta, hints_mask.astype(np.float64), L]), (sh, sw))
-        weight = pooled[..., 2]
-        fixed = weight > 0
-        values = pooled[..., :2] / np.maximum(weight, 1e-12)[..., None]
-        L_small = pooled[..., 3]
+        mean, coverage = masked_pool(_channels_first(delta), _channels_first(hints_mask[..., None].astype(np.float64)),
+                                     (sh, sw))
+        fixed = coverage[0, 0].numpy() > 0
+        values = mean[0].numpy().transpose(1, 2, 0)
+        L_small = F.adaptive_avg_pool2d(_channels_first(L[..., None]), (sh, sw))[0, 0].numpy()
     else:
         fixed, values, L_small = hints_mask, delta, L
     reach = strength * REACH_FRACTION * max(sh, sw)  # pixels at the solve size

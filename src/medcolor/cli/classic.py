@@ -148,7 +148,8 @@ def _write(out: Path, rgb) -> None:
 
 
 def run_levin(args) -> int:
-    from ..classic import levin_colorize, load_hints
+    from ..classic import levin_colorize
+    from ..hints import load_hints
 
     out = _check_output(args)
     gray = _read_gray(args.image, args)

@@ -22,11 +22,19 @@ from __future__ import annotations
 import argparse
 import sys
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from ..errors import UsageError
-from ._common import working_size_arg
+from ._common import (
+    add_confidence,
+    add_hint_method,
+    add_limits,
+    add_window,
+    add_working_size,
+    limits_from_args,
+    positive_int,
+)
 
 __all__ = ["add_parser", "run", "ColorizeOptions", "Tally"]
 
@@ -35,6 +43,8 @@ _MAX_LISTED = 20  # failed files named in the summary line (each also has its ow
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
+    from ..limits import DEFAULT_LIMITS
+
     p = sub.add_parser("colorize", help="colorize grayscale images (PNG/JPEG/TIFF/DICOM/NIfTI)",
                        description="Colorize grayscale images. INPUT is any mix of files, folders "
                                    "(searched recursively) and globs. Under torchrun the inputs are "
@@ -45,31 +55,17 @@ def add_parser(sub) -> argparse.ArgumentParser:
                    help="shipped model name, run directory or .safetensors path; 'ct-tissue' colours CT from "
                         "its Hounsfield units (DICOM CT, NIfTI in HU)")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda", "mps"))
-    p.add_argument("--batch-size", type=int, default=8, help="frames per forward pass (default 8)")
-    p.add_argument("--size", type=working_size_arg, default="auto",
-                   help="working size of the network, short side in pixels; 'native' for none; "
-                        "default 'auto': the size the model was trained for (256 for the photo model)")
+    p.add_argument("--batch-size", type=positive_int, default=8, help="frames per forward pass (default 8)")
+    add_working_size(p)
     p.add_argument("--format", dest="fmt", choices=FORMATS, default="png", help="output format (default png)")
-    p.add_argument("--window", default=None,
-                   help="CT preset (lung, mediastinum, bone, brain, soft-tissue, abdomen) or 'C,W'")
+    add_window(p)
     p.add_argument("--axis", type=int, choices=(0, 1, 2), default=None, help="NIfTI slicing axis (default 2)")
     p.add_argument("--hints", type=Path, default=None,
                    help="hints image (same size as a single INPUT): coloured marks on transparent/gray")
-    p.add_argument("--hint-method", choices=("auto", "learned", "levin"), default="auto",
-                   help="how hints act: 'learned' (the model's own hint input) or 'levin' (Levin refinement "
-                        "of the automatic colours); default 'auto': levin (the learned input is opt-in)")
-    from ..limits import DEFAULT_LIMITS as d
-
-    p.add_argument("--max-pixels", type=int, default=None,
-                   help=f"refuse frames with more pixels (default {d.max_frame_pixels})")
-    p.add_argument("--max-total-pixels", type=int, default=None,
-                   help=f"refuse inputs with more pixels in all their frames (default {d.max_total_pixels})")
-    p.add_argument("--max-frames", type=int, default=None,
-                   help=f"refuse inputs with more frames (default {d.max_frames})")
-    p.add_argument("--max-buffer-bytes", type=int, default=None,
-                   help="refuse files that cannot be read frame by frame and would take more bytes decoded "
-                        f"(default {d.max_buffer_bytes})")
-    p.add_argument("--no-smoothing", action="store_true",
+    add_hint_method(p)
+    add_confidence(p)
+    add_limits(p, DEFAULT_LIMITS)
+    p.add_argument("--no-smoothing", dest="smooth", action="store_false",
                    help="colour each slice on its own (by default the colour of NIfTI volumes and DICOM series "
                         "is smoothed along the slice axis where lightness is similar, so it does not flicker)")
     p.add_argument("--overwrite", action="store_true", help="replace existing outputs (never this run's own)")
@@ -81,63 +77,43 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 @dataclass(frozen=True)
 class ColorizeOptions:
-    """Everything one batch needs, checked once; built from the command line by :meth:`from_args`."""
+    """Everything one batch needs; the field names are the flags' (``--working-size`` -> ``working_size``)."""
 
     inputs: tuple[str, ...]
     output: Path
     model: str = "default"
     device: str = "auto"  # as asked; each rank resolves its own device
     batch_size: int = 8
-    size: int | str | None = "auto"
+    working_size: int | str | None = "auto"
     fmt: str = "png"
-    window: str | None = None
+    window: tuple[float, float] | None = None
     axis: int | None = None
     hints: Path | None = None
     hint_method: str = "auto"
-    smoothing: bool = True  # volumes and series: a*b* smoothed along the slice axis (medcolor.volume)
-    max_pixels: int | None = None  # the limits: None keeps medcolor.limits.DEFAULT_LIMITS' value
-    max_total_pixels: int | None = None
-    max_frames: int | None = None
-    max_buffer_bytes: int | None = None
+    confidence: bool = False
+    smooth: bool = True  # volumes and series: a*b* smoothed along the slice axis (medcolor.volume)
+    limits: object = None  # medcolor.limits.Limits; None: the defaults
     overwrite: bool = False
     quiet: bool = False
     debug: bool = False
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> ColorizeOptions:
-        return cls(inputs=tuple(args.inputs), output=args.output, model=str(args.model), device=args.device, batch_size=args.batch_size,
-                   size=args.size, fmt=args.fmt, window=args.window, axis=args.axis, hints=args.hints,
-                   hint_method=args.hint_method, smoothing=not args.no_smoothing,
-                   max_pixels=args.max_pixels, max_total_pixels=args.max_total_pixels, max_frames=args.max_frames,
-                   max_buffer_bytes=args.max_buffer_bytes, overwrite=args.overwrite, quiet=args.quiet,
-                   debug=args.debug)
-
-    @property
-    def limits(self):
-        """The input :class:`~medcolor.limits.Limits`: the defaults, with the options given."""
-        from ..limits import DEFAULT_LIMITS
-
-        return DEFAULT_LIMITS.replace(max_frame_pixels=self.max_pixels, max_total_pixels=self.max_total_pixels,
-                                      max_frames=self.max_frames, max_buffer_bytes=self.max_buffer_bytes)
+        given = vars(args)
+        values = {f.name: given[f.name] for f in fields(cls) if f.name in given}
+        return cls(**dict(values, inputs=tuple(args.inputs), model=str(args.model), limits=limits_from_args(args)))
 
     def check(self) -> None:
         """Raise :class:`UsageError` for a bad option before any file is read."""
-        from ..io import parse_window
-
-        if self.batch_size < 1:
-            raise UsageError(f"--batch-size must be at least 1, got {self.batch_size}")
-        for flag, value in (("--max-pixels", self.max_pixels), ("--max-total-pixels", self.max_total_pixels),
-                            ("--max-frames", self.max_frames), ("--max-buffer-bytes", self.max_buffer_bytes)):
-            if value is not None and value < 1:
-                raise UsageError(f"{flag} must be positive, got {value}")
         if self.output.exists() and not self.output.is_dir():
             raise UsageError(f"{self.output}: output exists and is not a folder")
-        if self.window is not None:
-            parse_window(self.window)
-        from ..ct_tissue import is_ct_tissue
 
-        if self.hints is not None and is_ct_tissue(self.model):
-            raise UsageError("--hints do not apply to --model ct-tissue (its colour comes from Hounsfield units)")
+    def unit_options(self):
+        """The :class:`~medcolor.batch.UnitOptions` of one unit of this batch."""
+        from ..batch import UnitOptions
+
+        return UnitOptions(fmt=self.fmt, window=self.window, axis=self.axis, hints=self.hints, limits=self.limits,
+                           overwrite=self.overwrite, skip_existing=not self.overwrite)
 
 
 @dataclass
@@ -215,13 +191,11 @@ def make_units(files) -> list[Unit]:
 class _Batch:
     """Colorizes this rank's units and keeps the tally; every output is written at most once per run."""
 
-    def __init__(self, opts: ColorizeOptions, net, device, inputs: set[Path]) -> None:
-        self.opts, self.net, self.device = opts, net, device
+    def __init__(self, opts: ColorizeOptions, engine, inputs: set[Path]) -> None:
+        self.opts, self.engine = opts, engine
         self.inputs = inputs  # resolved input paths: never written over
         self.written: set[Path] = set()
         self.tally = Tally()
-        self.model_name = getattr(net, "medcolor_name", opts.model)
-        self.limits = opts.limits
 
     def say(self, line: str) -> None:
         from tqdm import tqdm
@@ -273,40 +247,26 @@ class _Batch:
             raise RuntimeError(f"{out}: this run already wrote this output (output names must be unique)")
         self.written.add(key)
 
-    def unit_colouring(self, meta) -> dict:
-        """The :class:`~medcolor.batch.UnitOptions` that choose the colour: ct-tissue's HU predictor (the unit
-        must have HU: else one line naming the file), or the model with slice smoothing for volumes."""
-        from ..ct_tissue import is_ct_tissue
-
-        if is_ct_tissue(self.opts.model):
-            from .. import ct_tissue
-
-            ct_tissue.require_hu(meta)
-            return {"predict": ct_tissue.predict, "needs_hu": True}
-        if self.opts.smoothing:
-            from ..volume import volume_hook
-
-            return {"hook": volume_hook}
-        return {}
-
     def _process(self, unit: Unit) -> None:
-        from ..batch import UnitOptions, colorize_unit, unit_outputs
+        from ..batch import colorize_unit, unit_outputs
         from ..io import open_image
 
         o = self.opts
-        with open_image(unit.source, window=o.window, axis=o.axis, limits=self.limits) as src:  # headers only
+        with open_image(unit.source, window=o.window, axis=o.axis, limits=o.limits) as src:  # headers only
             meta = src.meta
-        render = self.unit_colouring(meta)
         outs = unit_outputs(o.output, unit.stem, meta, o.fmt)
+        if o.confidence:
+            from ..io.writer import confidence_paths
+
+            outs = outs + confidence_paths(outs)
         if not o.overwrite and all(out.exists() for out in outs):
             self.tally.exists += len(outs)
             return
         for out in outs:  # before anything is written
             self._claim(out)
-        result = colorize_unit(unit.source, outs, UnitOptions(
-            model=self.net, model_name=self.model_name, fmt=o.fmt, window=o.window, axis=o.axis, size=o.size,
-            device=self.device, batch_size=o.batch_size, hints=o.hints, hint_method=o.hint_method, limits=self.limits, overwrite=o.overwrite,
-            skip_existing=not o.overwrite, **render))  # frame batch by frame batch; existing per-frame outputs kept
+        colour_outs = outs[:len(outs) // 2] if o.confidence else outs
+        # frame batch by frame batch; existing per-frame outputs kept
+        result = colorize_unit(unit.source, colour_outs, o.unit_options(), engine=self.engine)
         self.tally.written += len(result.outputs)
         self.tally.exists += len(result.skipped)
         self.tally.images += result.frames
@@ -327,32 +287,32 @@ def run(args) -> int:
 def _run(opts: ColorizeOptions, shard) -> int:
     from tqdm import tqdm
 
+    from ..engine import Engine, EngineOptions
     from ..errors import UnknownModelError
     from ..fileio import remove_stale_temps
     from ..io import discover
-    from ..pipeline import get_model
+    from ..predictor import make_predictor
 
     device = shard.device(opts.device)
-    from ..ct_tissue import is_ct_tissue
-
     try:
-        net = None if is_ct_tissue(opts.model) else get_model(opts.model, device)  # ct-tissue: no network
+        predictor = make_predictor(opts.model, device=device, working_size=opts.working_size,
+                                   hint_method=opts.hint_method)
     except UnknownModelError as exc:
         raise UsageError(str(exc)) from None
+    engine = Engine(predictor, EngineOptions(batch_size=opts.batch_size, smooth=opts.smooth,
+                                             confidence=opts.confidence), device)  # no confidence: one line
+    if opts.hints is not None:
+        predictor.check_hints()  # ct-tissue, or 'learned' for a model without hint input: a usage error
     found = discover(list(opts.inputs), exclude=opts.output)
     if not found.files and not found.skipped:
         raise UsageError("no supported input images found in " + " ".join(opts.inputs))
     if opts.hints is not None and len(found.files) != 1:
         raise UsageError("--hints applies to exactly one input image")
-    if opts.hints is not None:
-        from ..hints import resolve_hint_method
-
-        resolve_hint_method(net, opts.hint_method)  # 'learned' for a model without hint input: a usage error
     if shard.is_main:
         remove_stale_temps(opts.output)  # what a killed earlier run left; before any rank writes
     shard.barrier()
 
-    batch = _Batch(opts, net, device, inputs={f.path.resolve() for f in found.files})
+    batch = _Batch(opts, engine, inputs={f.path.resolve() for f in found.files})
     if shard.is_main:  # every rank found the same; rank 0 reports them once
         for s in found.skipped:
             if s.problem:

@@ -12,6 +12,7 @@ import socket
 import sys
 
 from ..errors import MedcolorError, UsageError
+from ._common import add_limits, add_working_size
 
 __all__ = ["add_parser", "run"]
 
@@ -29,21 +30,10 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--model", default="default",
                    help="default model: a shipped name or a .safetensors path (default: default)")
     p.add_argument("--device", default="auto", help="auto|cpu|cuda|mps (default auto)")
-    p.add_argument("--size", type=int, default=None,
-                   help="default working size (short side, px) the network sees "
-                        "(default: each model's trained size, 256 for photos)")
+    add_working_size(p)
     p.add_argument("--max-upload-mb", type=float, default=64.0,
                    help="largest accepted upload in MiB (default 64)")
-    defaults = WebConfig()
-    p.add_argument("--max-pixels", type=int, default=defaults.max_pixels,
-                   help=f"largest accepted frame, in pixels (default {defaults.max_pixels}); larger: HTTP 413")
-    p.add_argument("--max-total-pixels", type=int, default=defaults.max_total_pixels,
-                   help=f"most pixels in one upload, all frames (default {defaults.max_total_pixels})")
-    p.add_argument("--max-frames", type=int, default=defaults.max_frames,
-                   help=f"most frames in one upload (default {defaults.max_frames})")
-    p.add_argument("--max-buffer-bytes", type=int, default=defaults.max_buffer_bytes,
-                   help="most bytes decoded at once from a file that cannot be read frame by frame "
-                        f"(default {defaults.max_buffer_bytes})")
+    add_limits(p, WebConfig().limits)
     p.add_argument("--queue-size", type=int, default=4,
                    help="requests that may wait while one runs; more get HTTP 503 (default 4)")
     p.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"),
@@ -75,14 +65,13 @@ def run(args: argparse.Namespace) -> int:
     uvicorn = require("uvicorn", "medcolor serve")
     require("fastapi", "medcolor serve")
 
+    from ..options import LIMIT_OPTIONS
     from ..web.app import create_app
     from ..web.config import WebConfig
 
-    config = WebConfig(model=args.model, device=args.device, size=args.size,
-                       max_upload_bytes=int(args.max_upload_mb * 1024 * 1024),
-                       max_pixels=args.max_pixels, max_total_pixels=args.max_total_pixels,
-                       max_frames=args.max_frames, max_buffer_bytes=args.max_buffer_bytes,
-                       queue_size=args.queue_size)
+    config = WebConfig(model=args.model, device=args.device, working_size=args.working_size,
+                       max_upload_bytes=int(args.max_upload_mb * 1024 * 1024), queue_size=args.queue_size,
+                       **{o.name: getattr(args, o.name) for o in LIMIT_OPTIONS})
     config.validate()  # raises UsageError on nonsense values
     _check_port(args.host, args.port)
     app = create_app(config)

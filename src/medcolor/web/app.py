@@ -10,7 +10,8 @@ Routes::
     GET  /api/models       the models a client may choose
     GET  /api/windows      the window presets for DICOM/NIfTI
     POST /api/preview      multipart file [+ window] -> the gray preview frame as PNG
-    POST /api/colorize     multipart file [+ model, window, size, format, hints, hint_method] -> PNG or DICOM
+    POST /api/colorize     multipart file [+ model, window, working_size, format, hints, hint_method, confidence]
+                           -> PNG or DICOM
 
 Every error is a JSON body ``{"error": "..."}``.  User errors are 4xx: 413 for an
 upload or image over the limits (checked from the headers, so a decompression
@@ -35,7 +36,8 @@ from torch import nn
 from .. import __version__
 from ..errors import InputError, MedcolorError, UnknownModelError, UsageError
 from ..limits import LimitError
-from .config import MAX_SIZE, MIN_SIZE, WebConfig
+from ..options import HINT_METHOD_HELP, HINT_METHODS, LIMIT_OPTIONS, MAX_WORKING_SIZE, MIN_WORKING_SIZE, WINDOW_HELP
+from .config import WebConfig
 from .engine import BadRequestError, ColorizeJob, Engine, PayloadTooLargeError, UnsupportedMediaError
 from .limits import BodySizeLimit, error_response
 from .worker import InferenceQueue, QueueFullError
@@ -136,10 +138,10 @@ def create_app(config: WebConfig | None = None, models: Mapping[str, nn.Module] 
     async def health() -> dict:
         return {"status": "ok", "version": __version__, "device": str(engine.device),
                 "default_model": engine.default_model(),
-                "limits": {"max_upload_bytes": config.max_upload_bytes, "max_pixels": config.max_pixels,
-                           "max_total_pixels": config.max_total_pixels, "max_frames": config.max_frames,
-                           "max_buffer_bytes": config.max_buffer_bytes,
-                           "size": config.size, "min_size": MIN_SIZE, "max_size": MAX_SIZE},
+                "limits": {"max_upload_bytes": config.max_upload_bytes,
+                           **{o.name: getattr(config, o.name) for o in LIMIT_OPTIONS},
+                           "working_size": config.working_size, "min_working_size": MIN_WORKING_SIZE,
+                           "max_working_size": MAX_WORKING_SIZE},
                 "queue": queue.stats()}
 
     @app.get("/api/models", summary="Models a client may choose")
@@ -155,7 +157,7 @@ def create_app(config: WebConfig | None = None, models: Mapping[str, nn.Module] 
     @app.post("/api/preview", summary="The gray frame the network will see, as PNG",
               responses={200: {"content": {"image/png": {}}}, 413: {}, 415: {}, 422: {}, 503: {}})
     async def preview(file: UploadFile = File(..., description="PNG/JPEG/TIFF/BMP/DICOM/NIfTI"),
-                      window: str | None = Form(None, description="preset name or 'center,width'")
+                      window: str | None = Form(None, description=WINDOW_HELP)
                       ) -> Response:
         try:
             job = await _job(file, window=window or None)
@@ -165,24 +167,27 @@ def create_app(config: WebConfig | None = None, models: Mapping[str, nn.Module] 
 
     @app.post("/api/colorize", summary="Colorize an image",
               description="Returns the preview frame as PNG, or with format=dcm (DICOM input only) "
-                          "a colour DICOM with every frame.",
+                          "a colour DICOM with every frame, or with confidence=true the preview frame's "
+                          "confidence map as a gray PNG (255 = the model is sure of the colour; not a "
+                          "probability of being right).",
               responses={200: {"content": {"image/png": {}, "application/dicom": {}}},
                          400: {}, 413: {}, 415: {}, 422: {}, 503: {}})
     async def colorize(file: UploadFile = File(..., description="PNG/JPEG/TIFF/BMP/DICOM/NIfTI"),
                        model: str | None = Form(None, description="a name from GET /api/models"),
-                       window: str | None = Form(None, description="preset name or 'center,width'"),
-                       size: int | None = Form(None, ge=MIN_SIZE, le=MAX_SIZE,
-                                               description="working size: short side seen by the network"),
+                       window: str | None = Form(None, description=WINDOW_HELP),
+                       working_size: int | None = Form(None, ge=MIN_WORKING_SIZE, le=MAX_WORKING_SIZE,
+                                                       description="working size: short side seen by the network "
+                                                                   "(default: the model's own)"),
                        format: Literal["png", "dcm"] = Form("png", description="png, or dcm for DICOM input"),
                        hints: UploadFile | None = File(None, description="RGBA PNG of the preview frame's "
                                                                          "size; painted pixels are hints"),
-                       hint_method: Literal["auto", "learned", "levin"] = Form(
-                           "auto", description="learned: the model's own hint input; levin: Levin refinement "
-                                               "of the automatic colours; auto: learned when the model has it"),
+                       hint_method: Literal[HINT_METHODS] = Form("auto", description=HINT_METHOD_HELP),
+                       confidence: bool = Form(False, description="answer the model's confidence map (gray PNG) "
+                                                                  "of the preview frame instead of its colours"),
                        ) -> Response:
         try:
-            job = await _job(file, hints, model=model or None, window=window or None, size=size, fmt=format,
-                             hint_method=hint_method)
+            job = await _job(file, hints, model=model or None, window=window or None, working_size=working_size,
+                             fmt=format, hint_method=hint_method, confidence=confidence)
         except MedcolorError as exc:
             return error_response(_status_of(exc), str(exc))
         return await _run(engine.colorize, job)

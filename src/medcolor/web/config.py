@@ -9,17 +9,9 @@ from dataclasses import dataclass
 
 from ..errors import UsageError
 from ..limits import DEFAULT_LIMITS, Limits
+from ..options import LIMIT_OPTIONS, limit_wording, parse_working_size
 
-__all__ = ["WebConfig", "MIN_SIZE", "MAX_SIZE", "SERVE_LIMIT_OPTIONS"]
-
-#: Each input limit -> the ``medcolor serve`` option that sets it.
-SERVE_LIMIT_OPTIONS = {"max_frame_pixels": "--max-pixels", "max_total_pixels": "--max-total-pixels",
-                       "max_frames": "--max-frames", "max_buffer_bytes": "--max-buffer-bytes"}
-
-# Bounds of the ``size`` request parameter: the short side, in pixels, at which
-# the network predicts chroma (the output keeps the input's full resolution).
-MIN_SIZE = 32
-MAX_SIZE = 1024
+__all__ = ["WebConfig"]
 
 
 @dataclass
@@ -31,7 +23,9 @@ class WebConfig:
             ``.safetensors`` path given by the operator (clients may only pick
             names listed by ``GET /api/models``, never a path).
         device: ``auto|cpu|cuda|mps``.
-        size: default working size (short side, px) when a request gives none.
+        working_size: default working size (short side, px) when a request gives none;
+            ``"auto"``: each model's own (:func:`medcolor.options.parse_working_size`).
+        batch_size: frames per forward pass for a DICOM answer.
         max_upload_bytes: largest accepted uploaded file; larger gives HTTP 413.
         max_pixels: largest accepted frame (H*W); larger gives HTTP 413.
         max_total_pixels: most pixels in one upload (frames x H x W); larger gives HTTP 413.
@@ -45,7 +39,8 @@ class WebConfig:
 
     model: str = "default"
     device: str = "auto"
-    size: int | None = None  # None: each model's own working size (its card; 256 for photos)
+    working_size: int | str | None = "auto"  # "auto": each model's own (its card; 256 for photos)
+    batch_size: int = 8
     max_upload_bytes: int = 64 * 1024 * 1024
     max_pixels: int = DEFAULT_LIMITS.max_frame_pixels
     max_total_pixels: int = 256 * 1024 * 1024
@@ -64,20 +59,21 @@ class WebConfig:
         """The shared input limits these settings describe; messages name the ``medcolor serve`` option."""
         return Limits(max_frame_pixels=self.max_pixels, max_total_pixels=self.max_total_pixels,
                       max_frames=self.max_frames, max_buffer_bytes=self.max_buffer_bytes,
-                      options={name: f"the server option {flag}" for name, flag in SERVE_LIMIT_OPTIONS.items()})
+                      options=limit_wording("the server option"))
 
     def validate(self) -> WebConfig:
         """Raise :class:`UsageError` (one line) on a nonsensical setting; returns ``self``."""
         if self.max_upload_bytes <= 0:
             raise UsageError(f"--max-upload-mb must be positive, got {self.max_upload_bytes / 2**20:g}")
-        for name, flag in SERVE_LIMIT_OPTIONS.items():
-            value = getattr(self, name if name != "max_frame_pixels" else "max_pixels")
+        for o in LIMIT_OPTIONS:
+            value = getattr(self, o.name)
             if not isinstance(value, int) or value <= 0:
-                raise UsageError(f"{flag} must be a positive integer, got {value}")
+                raise UsageError(f"{o.flag} must be a positive integer, got {value}")
         if self.queue_size < 0:
             raise UsageError(f"--queue-size must be >= 0, got {self.queue_size}")
         if self.workers < 1:
             raise UsageError(f"workers must be >= 1, got {self.workers}")
-        if self.size is not None and not MIN_SIZE <= self.size <= MAX_SIZE:
-            raise UsageError(f"--size must be in {MIN_SIZE}..{MAX_SIZE}, got {self.size}")
+        if self.batch_size < 1:
+            raise UsageError(f"--batch-size must be >= 1, got {self.batch_size}")
+        parse_working_size(self.working_size)
         return self

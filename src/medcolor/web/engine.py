@@ -13,10 +13,13 @@ Limits are the shared :class:`~medcolor.limits.Limits` (see
 pixel is decoded: an image over them is answered 413, including decompression
 bombs whose pixels would never fit.
 
-Frames: for a PNG answer only one frame is decoded and colorized, the *preview
-frame*: the first frame of a multi-frame DICOM, the middle slice of a NIfTI
-volume.  A DICOM answer (``format=dcm``) carries every frame, colorized one at a
-time into the output file.
+Colorization runs through the same :class:`medcolor.engine.Engine` as the
+Python API and the command line, so hints, slice smoothing, ct-tissue and
+confidence behave the same.  For a PNG answer only the *preview frame* is
+produced (the first frame of a multi-frame DICOM, the middle slice of a NIfTI
+volume), from the frames its smoothing window reads; a DICOM answer
+(``format=dcm``) carries every frame, colorized in batches into the output file.
+A confidence answer is the preview frame's confidence map as a gray PNG.
 """
 from __future__ import annotations
 
@@ -26,6 +29,7 @@ import tempfile
 import threading
 import time
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
@@ -34,7 +38,7 @@ import numpy as np
 from torch import nn
 
 from ..ct_tissue import NAME as CT_TISSUE
-from ..errors import InputError, MedcolorError, UnknownModelError
+from ..errors import InputError, MedcolorError, UnknownModelError, UsageError
 from ..limits import LimitError
 from .config import WebConfig
 
@@ -64,10 +68,11 @@ class ColorizeJob:
     filename: str = "upload"
     model: str | None = None  # a name from Engine.model_names(); None = the server default
     window: str | None = None  # preset name or "center,width"; DICOM/NIfTI only
-    size: int | None = None  # working size (short side); None = WebConfig.size
+    working_size: int | None = None  # short side the network sees; None = WebConfig.working_size
     fmt: str = "png"  # "png" | "dcm"
     hints: bytes | None = None  # PNG (RGBA) the size of the preview frame; painted pixels are hints
     hint_method: str = "auto"  # "auto" | "learned" | "levin" (medcolor.hints.resolve_hint_method)
+    confidence: bool = False  # answer the preview frame's confidence map (gray PNG) instead of the colours
 
 
 @dataclass
@@ -176,6 +181,18 @@ class Engine:
                     self._loaded[name] = load_model(spec, device=self.device)
             return name, self._loaded[name]
 
+    def engine(self, job: ColorizeJob):
+        """The :class:`~medcolor.engine.Engine` for a job: its model (or ct-tissue), working size, hint method."""
+        from ..engine import Engine, EngineOptions
+        from ..predictor import make_predictor
+
+        name, net = self.get_model(job.model)
+        predictor = make_predictor(CT_TISSUE if net is None else net, device=self.device, name=name,
+                                   working_size=job.working_size or self.config.working_size,
+                                   hint_method=job.hint_method)
+        return Engine(predictor, EngineOptions(batch_size=self.config.batch_size, confidence=job.confidence),
+                      self.device)
+
     def load_default(self) -> str:
         """Load the default model now (the CLI does this so a bad ``--model`` fails at start)."""
         return self.get_model(None)[0]
@@ -206,22 +223,8 @@ class Engine:
                                         "(PNG, JPEG, TIFF, BMP, DICOM or NIfTI, checked by content)")
         path = tmp / _upload_name(job.data, fmt)
         path.write_bytes(job.data)
-        try:
+        with self._public_errors(job, path):
             return mio.open_image(path, window=job.window, limits=self.config.limits), fmt
-        except LimitError as exc:
-            raise PayloadTooLargeError(self._public(str(exc), path, job.filename)) from None
-        except InputError as exc:
-            raise InputError(None, self._public(str(exc), path, job.filename)) from None
-
-    def _frames(self, job: ColorizeJob, src, path_hint: Path, start: int, stop: int, *, with_hu: bool = False):
-        """Display frames ``start:stop`` of an opened upload (``(display, hu)`` pairs ``with_hu``), with
-        reader errors made public (one line, 4xx)."""
-        try:
-            yield from (src.frames_with_hu(start=start, stop=stop) if with_hu else src.frames(start=start, stop=stop))
-        except LimitError as exc:
-            raise PayloadTooLargeError(self._public(str(exc), path_hint, job.filename)) from None
-        except InputError as exc:
-            raise InputError(None, self._public(str(exc), path_hint, job.filename)) from None
 
     # ---------------------------------------------------------------- jobs
     def preview(self, job: ColorizeJob) -> JobResult:
@@ -232,67 +235,69 @@ class Engine:
             src, fmt = self._open_upload(job, Path(tmp))
             with src:
                 idx = _preview_index(len(src), fmt)
-                frame = next(self._frames(job, src, src.meta.path, idx, idx + 1))  # (H, W) in [0, 1]
+                with self._public_errors(job, src.meta.path):
+                    frame = next(src.frames(start=idx, stop=idx + 1))  # (H, W) in [0, 1]
                 shape = src.meta.shape
         gray = np.round(frame * 255).astype(np.uint8)  # (H, W) display gray
         return JobResult(encode_png(gray), "image/png", self._headers(fmt, shape, idx))
 
     def colorize(self, job: ColorizeJob) -> JobResult:
-        """Colorize the upload; PNG of the preview frame, or a DICOM with every frame."""
+        """Colorize the upload: PNG of the preview frame, a DICOM with every frame, or (``job.confidence``)
+        the preview frame's confidence map as a gray PNG."""
         from .. import io as mio
         from ..io.images import encode_png
-        from ..pipeline import colorize_gray
 
         if job.fmt not in ("png", "dcm"):
             raise BadRequestError(f"format must be png or dcm, got {job.fmt!r}")
-        name, net = self.get_model(job.model)
-        size = job.size or self.config.size or "auto"  # "auto": the model's trained working size
+        if job.confidence and job.fmt != "png":
+            raise BadRequestError("a confidence map is answered as PNG; use format=png")
+        engine = self.engine(job)
+        name = engine.predictor.name
         t0 = time.perf_counter()
         with tempfile.TemporaryDirectory(prefix="medcolor-web-") as tmp:
             src, fmt = self._open_upload(job, Path(tmp))
             with src:
                 shape = src.meta.shape  # (F, H, W)
                 idx = _preview_index(shape[0], fmt)
-                hints = _decode_hints(job.hints, shape[-2:]) if job.hints else None
                 headers = self._headers(fmt, shape, idx, model=name)
-                if net is None:  # ct-tissue: chroma from each pixel's HU, lightness from the window
-                    from ..ct_tissue import colorize_hu, require_hu
-
+                if job.fmt == "dcm" and fmt != "dicom":
+                    raise BadRequestError(f"format=dcm needs a DICOM upload; {job.filename} is {fmt}")
+                hints = _decode_hints(job.hints, shape[-2:]) if job.hints else None
+                with self._public_errors(job, src.meta.path):
+                    prepared = engine.prepare(src.meta, hints)  # the engine's rules, one line each
                     if hints is not None:
-                        raise BadRequestError("hints do not apply to ct-tissue (its colour comes from HU)")
-                    try:
-                        require_hu(src.meta)
-                    except InputError as exc:
-                        raise InputError(None, self._public(str(exc), src.meta.path, job.filename)) from None
-
-                def paint(frame):  # (H, W) display, or (display, hu) for ct-tissue -> (H, W, 3) uint8
-                    if net is None:
-                        return colorize_hu(*frame)
-                    return colorize_gray(frame, model=net, size=size, device=self.device, hints=hints,
-                                         hint_method=job.hint_method)
-
-                if hints is not None:
-                    from ..hints import resolve_hint_method
-
-                    headers["X-Medcolor-Hint-Method"] = resolve_hint_method(net, job.hint_method)
-                if job.fmt == "dcm":
-                    if fmt != "dicom":
-                        raise BadRequestError(f"format=dcm needs a DICOM upload; {job.filename} is {fmt}")
-                    if shape[0] != 1:  # hints are painted on one frame; a stack is colorized without them
-                        hints = None
-                    out = Path(tmp) / "result.dcm"
-                    with mio.open_writer([out], src.meta, fmt="dcm", model_name=name) as writer:
-                        for frame in self._frames(job, src, src.meta.path, 0, shape[0], with_hu=net is None):
-                            writer.add(paint(frame))  # (H, W, 3)
-                    body, media = out.read_bytes(), "application/dicom"
-                else:
-                    rgb = paint(next(self._frames(job, src, src.meta.path, idx, idx + 1, with_hu=net is None)))
-                    body = encode_png(rgb, {"Software": "medcolor", "medcolor-model": name})
-                    media = "image/png"
+                        headers["X-Medcolor-Hint-Method"] = engine.predictor.check_hints()
+                    if job.fmt == "dcm":
+                        out = Path(tmp) / "result.dcm"
+                        with mio.open_writer([out], src.meta, fmt="dcm", model_name=name) as writer:
+                            for frame in engine.run(src, prepared=prepared):
+                                writer.add(frame.rgb)
+                        body, media = out.read_bytes(), "application/dicom"
+                    else:
+                        frame = next(engine.run(src, prepared=prepared, frame=idx))
+                        if job.confidence:
+                            gray = np.round(frame.confidence * 255).astype(np.uint8)  # (H, W), 255 = sure
+                            body = encode_png(gray, {"Software": "medcolor", "medcolor-model": name,
+                                                     "medcolor-content": "confidence"})
+                        else:
+                            body = encode_png(frame.rgb, {"Software": "medcolor", "medcolor-model": name})
+                        media = "image/png"
         headers["X-Medcolor-Seconds"] = f"{time.perf_counter() - t0:.3f}"
         log.info("colorized %s (%s, %s frames) with %s in %s s", job.filename, fmt, shape[0], name,
                  headers["X-Medcolor-Seconds"])
         return JobResult(body, media, headers)
+
+    @contextmanager
+    def _public_errors(self, job: ColorizeJob, path):
+        """Reader and rule errors with the server's temporary path replaced by the client's file name."""
+        try:
+            yield
+        except LimitError as exc:
+            raise PayloadTooLargeError(self._public(str(exc), path, job.filename)) from None
+        except UsageError as exc:
+            raise BadRequestError(self._public(str(exc), path, job.filename)) from None
+        except InputError as exc:
+            raise InputError(None, self._public(str(exc), path, job.filename)) from None
 
     @staticmethod
     def _headers(fmt: str, shape: tuple, idx: int, model: str | None = None) -> dict:

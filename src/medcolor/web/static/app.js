@@ -10,6 +10,9 @@ const state = {
   busy: false,
   resultUrl: null,
   previewUrl: null,
+  confidenceUrl: null,
+  lastHints: false,   // the last colorization used the painted hints
+  confidenceFresh: false,  // the confidence overlay belongs to the current result
 };
 
 function showError(message) {
@@ -87,12 +90,50 @@ async function runPreview() {
     (frames > 1 ? `, frame ${frame + 1} of ${frames} shown` : "");
 }
 
-async function runColorize(withHints) {
-  const extra = { model: $("model").value };
-  if ($("size").value) extra.size = $("size").value;  // empty: the model's own working size
-  const fd = formData(extra);
+// The fields of a colorize request; empty working size: the model's own.
+async function colorizeForm(withHints, extra = {}) {
+  const fields = { model: $("model").value, ...extra };
+  if ($("working-size").value) fields.working_size = $("working-size").value;
+  const fd = formData(fields);
   if (withHints && state.hasHints) fd.append("hints", await canvasBlob(), "hints.png");
-  const response = await post("/api/colorize", fd);
+  return fd;
+}
+
+// The confidence overlay: the model's confidence map of the same frame (same model, hints and size).
+async function runConfidence() {
+  const img = $("confidence-img");
+  img.removeAttribute("data-ready");
+  const response = await post("/api/colorize", await colorizeForm(state.lastHints, { confidence: "true" }));
+  await loadImage(img, replaceUrl("confidenceUrl", await response.blob()));
+  img.dataset.ready = "1";  // the browser test waits for this
+  state.confidenceFresh = true;
+}
+
+async function showConfidence() {
+  const on = $("show-confidence").checked;
+  $("confidence-img").hidden = !on;
+  $("confidence-help").hidden = !on;
+  if (!on || state.confidenceFresh || !state.file || state.busy) return;
+  showError("");
+  setBusy(true);
+  try {
+    setStatus("Computing the confidence map…");
+    await runConfidence();
+    setStatus("Confidence shown: white where the model is sure of the colour, dark where it guesses.");
+  } catch (err) {
+    setStatus("");
+    $("show-confidence").checked = false;
+    $("confidence-img").hidden = true;
+    showError(err.message);
+  } finally {
+    setBusy(false);
+  }
+}
+
+async function runColorize(withHints) {
+  state.lastHints = withHints;
+  state.confidenceFresh = false;
+  const response = await post("/api/colorize", await colorizeForm(withHints));
   const url = replaceUrl("resultUrl", await response.blob());
   const img = $("result-img");
   img.removeAttribute("data-ready");
@@ -119,6 +160,7 @@ async function process({ preview = true, hints = false } = {}) {
     if (preview) { setStatus("Reading the image…"); await runPreview(); }
     setStatus(hints ? "Colorizing with your hints…" : "Colorizing…");
     await runColorize(hints);
+    if ($("show-confidence").checked) await runConfidence();
     setStatus("Done. Drag the slider to compare; paint hints on the input to steer the colours.");
   } catch (err) {
     setStatus("");
@@ -134,8 +176,7 @@ async function downloadDicom() {
   setBusy(true);
   setStatus("Colorizing every frame for the DICOM download…");
   try {
-    const fd = formData({ model: $("model").value, format: "dcm", ...($("size").value ? { size: $("size").value } : {}) });
-    if (state.hasHints) fd.append("hints", await canvasBlob(), "hints.png");
+    const fd = await colorizeForm(true, { format: "dcm" });
     const blob = await (await post("/api/colorize", fd)).blob();
     const a = document.createElement("a");
     a.href = URL.createObjectURL(blob);
@@ -254,7 +295,10 @@ async function loadOptions() {
     for (const [name, w] of Object.entries(windows.presets)) {
       $("window").add(new Option(`${name} (C ${w.center}, W ${w.width})`, name));
     }
-    if (health.limits.size) $("size").value = health.limits.size;
+    const size = $("working-size");
+    size.min = health.limits.min_working_size;
+    size.max = health.limits.max_working_size;
+    if (typeof health.limits.working_size === "number") size.value = health.limits.working_size;
   } catch (err) {
     showError(`cannot reach the server: ${err.message}`);
   }
@@ -270,5 +314,6 @@ document.addEventListener("DOMContentLoaded", () => {
   $("model").addEventListener("change", () => process({ preview: false, hints: state.hasHints }));
   $("window").addEventListener("change", () => process({ preview: true, hints: state.hasHints }));
   $("dl-dcm").addEventListener("click", downloadDicom);
+  $("show-confidence").addEventListener("change", showConfidence);
   loadOptions();
 });
