@@ -71,3 +71,34 @@ def test_cli_export_refuses_discriminators_and_bad_models(tmp_path, capsys):
     assert main(["export", str(tmp_path / "nope"), "-o", str(tmp_path / "n.onnx")]) == 1
     assert main(["export", "fastcolor", "-o", str(tmp_path / "x.txt")]) == 2
     assert not (tmp_path / "d.onnx").exists()
+
+
+def test_bin_model_graph_carries_decoding_policy_and_confidence(tmp_path):
+    """effcolor: outputs ab and confidence, decoded with the model's T and confidence_power (in the metadata)."""
+    import json
+
+    import onnx
+    import onnxruntime as ort
+
+    from medcolor.export import check_onnx
+
+    torch.manual_seed(0)
+    model = create_model("effcolor_lite0", widths=[32, 16, 16, 16], T=0.45, confidence_power=0.5).eval()
+    path = save_model(model, tmp_path / "eff")
+    res = export_onnx(str(path), tmp_path / "eff.onnx")
+    assert res.max_abs_diff < 1e-3
+    props = {p.key: p.value for p in onnx.load(str(res.path)).metadata_props}
+    assert json.loads(props["medcolor.decoding"]) == {"T": 0.45, "confidence_power": 0.5}
+    assert props["medcolor.outputs"] == "ab,confidence"
+    assert json.loads(props["medcolor.card"])["architecture"] == "effcolor_lite0"
+    sess = ort.InferenceSession(str(res.path), providers=["CPUExecutionProvider"])
+    assert [o.name for o in sess.get_outputs()] == ["ab", "confidence"]
+    L = torch.rand(3, 1, 50, 70, generator=torch.Generator().manual_seed(3)) * 100
+    ab, conf = sess.run(None, {"L": L.numpy()})
+    with torch.no_grad():
+        ab_ref, conf_ref = model.predict(L)
+    assert ab.shape == (3, 2, 50, 70) and conf.shape == (3, 1, 50, 70)
+    assert np.abs(ab - ab_ref.numpy()).max() < 1e-3 and np.abs(conf - conf_ref.numpy()).max() < 1e-3
+    # the policy is in the graph: another confidence_power gives other colours than this file
+    model.confidence_power = 0.0
+    assert check_onnx(res.path, model, shape=(1, 1, 50, 70)) > 1e-2

@@ -1,11 +1,13 @@
-"""Choosing the torch device from a user's ``auto|cpu|cuda|mps`` option."""
+"""Choosing the torch device from a user's ``auto|cpu|cuda|mps`` option, and the CPU cores to use."""
 from __future__ import annotations
+
+import os
 
 import torch
 
 from .errors import UsageError
 
-__all__ = ["resolve_device", "DEVICE_CHOICES"]
+__all__ = ["resolve_device", "cpu_cores", "DEVICE_CHOICES"]
 
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
 
@@ -29,3 +31,10 @@ def resolve_device(name: str | torch.device | None = "auto") -> torch.device:
     if base == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
         raise UsageError("--device mps was requested but Apple MPS is not available")
     return torch.device(name)
+
+
+def cpu_cores() -> int:
+    """CPU cores this process may run on (its affinity mask where the OS has one), at least 1."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)

@@ -1,14 +1,24 @@
-"""ONNX export of a colorizer: ``L`` (B, 1, H, W) float32 L* -> ``ab`` (B, 2, H, W) a*b*.
+"""ONNX export of a colorizer: ``L`` (B, 1, H, W) float32 L* -> ``ab`` (B, 2, H, W) a*b* [+ ``confidence``].
+
+The graph computes what the model's :meth:`predict` computes, decoding included:
+for models that predict a distribution over a*b* bins (``effcolor``) the annealed
+mean at the model's temperature ``T`` with its chroma shrinkage
+``confidence ** confidence_power`` is part of the graph, and a second output
+``confidence`` (B, 1, H, W) in [0, 1] follows ``ab``.  The decoding policy and
+the model card are also written into the file's metadata (``medcolor.*`` keys),
+so a reader can tell how the numbers were decoded.
 
 The model is traced with the TorchScript-based exporter (``dynamo=False``) with
 dynamic batch, height and width.  The padding to the model's stride and the
 crop back are traced as shape arithmetic, so any H and W work at run time
 provided the trace took the padding path: the sample input is therefore
 deliberately not a multiple of any stride (97 x 131).  The dynamo exporter
-needs ``onnxscript``, which medcolor does not depend on.
+needs ``onnxscript``, which medcolor does not depend on.  Hints are not an
+input of the graph: hinted predictions run in PyTorch.
 """
 from __future__ import annotations
 
+import json
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,10 +30,12 @@ from torch import nn
 from .errors import MedcolorError, UsageError
 from .fileio import atomic_write
 
-__all__ = ["ExportResult", "load_for_export", "export_onnx", "check_onnx", "export_safetensors"]
+__all__ = ["ExportResult", "load_for_export", "export_onnx", "check_onnx", "compare_outputs", "export_safetensors",
+           "write_onnx", "has_confidence", "output_names", "decoding_policy", "torch_outputs", "onnx_metadata"]
 
 SAMPLE_SIZE = (97, 131)  # odd, so the trace records the padding to the stride
 DEFAULT_OPSET = 17
+METADATA_PREFIX = "medcolor."
 
 
 @dataclass(frozen=True)
@@ -32,6 +44,83 @@ class ExportResult:
     model_name: str
     random_init: bool  # True when MODEL was a bare architecture name
     max_abs_diff: float | None  # onnxruntime vs PyTorch on a check input (a*b* units), if checked
+
+
+def has_confidence(model: nn.Module) -> bool:
+    """True for models whose ``predict`` returns ``(ab, confidence)`` (a distribution over a*b* bins)."""
+    return callable(getattr(model, "predict", None))
+
+
+def output_names(model: nn.Module) -> list[str]:
+    """The outputs of ``model``'s ONNX graph: ``["ab", "confidence"]`` or ``["ab"]``."""
+    return ["ab", "confidence"] if has_confidence(model) else ["ab"]
+
+
+def decoding_policy(model: nn.Module) -> dict[str, float]:
+    """``{"T": ..., "confidence_power": ...}`` of a bin classifier; ``{}`` for a model that regresses a*b*."""
+    from .models.ab_bins import BinClassifier
+
+    if not isinstance(model, BinClassifier):
+        return {}
+    return {"T": float(model.T), "confidence_power": float(getattr(model, "confidence_power", 0.0))}
+
+
+def torch_outputs(model: nn.Module, L: torch.Tensor, hints: torch.Tensor | None = None
+                  ) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """``(ab, confidence or None)`` of ``model`` in PyTorch: what the ONNX graph computes (plus hints)."""
+    if has_confidence(model):
+        return model.predict(L) if hints is None else model.predict(L, hints)
+    return (model(L) if hints is None else model(L, hints)), None
+
+
+class _Graph(nn.Module):
+    """The module that is traced: L* -> ab, or L* -> (ab, confidence)."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, L: torch.Tensor):
+        ab, conf = torch_outputs(self.model, L)
+        return ab if conf is None else (ab, conf)
+
+
+def onnx_metadata(model: nn.Module) -> dict[str, str]:
+    """The ``medcolor.*`` metadata written into the ONNX file: outputs, decoding policy and card."""
+    meta = {"outputs": ",".join(output_names(model)), "decoding": json.dumps(decoding_policy(model))}
+    card = getattr(model, "medcolor_card", None)
+    if card is not None:
+        meta["card"] = json.dumps(card.to_config())
+    arch = getattr(model, "medcolor_arch", None)
+    if arch is not None:
+        meta["architecture"] = json.dumps(arch)
+    return {METADATA_PREFIX + k: v for k, v in meta.items()}
+
+
+def write_onnx(model: nn.Module, path: str | Path, *, opset: int = DEFAULT_OPSET) -> None:
+    """Trace ``model`` (eval mode, on the CPU) into the ONNX file ``path`` with dynamic axes and metadata.
+
+    Writes ``path`` directly; callers wrap it in :func:`~medcolor.fileio.atomic_write`.
+    """
+    import onnx
+
+    names = output_names(model)
+    sample = torch.rand(1, 1, *SAMPLE_SIZE, generator=torch.Generator().manual_seed(0)) * 100.0
+    dyn = {0: "batch", 2: "height", 3: "width"}
+    with warnings.catch_warnings(), torch.no_grad():
+        # The exporter warns about Python ints taken from shapes; the padding
+        # branch is fixed by the odd sample size and checked by check_onnx.
+        warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
+        warnings.filterwarnings("ignore", message=".*legacy TorchScript-based ONNX export.*")
+        warnings.filterwarnings("ignore", category=DeprecationWarning)
+        torch.onnx.export(_Graph(model).eval(), (sample,), str(path), dynamo=False, input_names=["L"],
+                          output_names=names, dynamic_axes={n: dyn for n in ["L", *names]},
+                          opset_version=opset)
+    proto = onnx.load(str(path))
+    for key, value in onnx_metadata(model).items():
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = key, value
+    onnx.save(proto, str(path))
 
 
 def load_for_export(spec: str) -> tuple[nn.Module, str, bool]:
@@ -57,9 +146,23 @@ def load_for_export(spec: str) -> tuple[nn.Module, str, bool]:
     return load_model(spec).eval(), str(spec), False
 
 
+def compare_outputs(outs: list[np.ndarray], ref: tuple[torch.Tensor, torch.Tensor | None], where: str) -> float:
+    """Max |difference| over the outputs of a session and of :func:`torch_outputs` (same order)."""
+    refs = [r for r in ref if r is not None]
+    if len(outs) != len(refs):
+        raise MedcolorError(f"{where}: ONNX graph has {len(outs)} outputs, PyTorch {len(refs)}")
+    diff = 0.0
+    for out, r in zip(outs, refs):
+        r = r.detach().float().cpu().numpy()
+        if out.shape != r.shape:
+            raise MedcolorError(f"{where}: ONNX output shape {out.shape} differs from PyTorch {r.shape}")
+        diff = max(diff, float(np.abs(out - r).max()))
+    return diff
+
+
 def check_onnx(path: str | Path, model: nn.Module, shape: tuple[int, ...] = (2, 1, 83, 117),
                seed: int = 0) -> float:
-    """Max |onnxruntime - PyTorch| in a*b* units on random L* of ``shape``."""
+    """Max |onnxruntime - PyTorch| over all outputs (a*b* units; confidence in [0, 1]) on random L* of ``shape``."""
     from ._optional import require
 
     ort = require("onnxruntime", "checking an ONNX export")
@@ -67,12 +170,9 @@ def check_onnx(path: str | Path, model: nn.Module, shape: tuple[int, ...] = (2, 
     g = torch.Generator().manual_seed(seed)
     L = torch.rand(*shape, generator=g) * 100.0
     with torch.no_grad():
-        ref = model(L).numpy()
+        ref = torch_outputs(model, L)
     sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    out = sess.run(["ab"], {"L": L.numpy()})[0]
-    if out.shape != ref.shape:
-        raise MedcolorError(f"{path}: ONNX output shape {out.shape} differs from PyTorch {ref.shape}")
-    return float(np.abs(out - ref).max())
+    return compare_outputs(sess.run(None, {"L": L.numpy()}), ref, str(path))
 
 
 def export_onnx(spec: str, out: str | Path, *, overwrite: bool = False, opset: int = DEFAULT_OPSET,
@@ -87,25 +187,10 @@ def export_onnx(spec: str, out: str | Path, *, overwrite: bool = False, opset: i
     if out.exists() and not overwrite:
         raise UsageError(f"{out}: already exists (use --overwrite to replace it)")
     model, name, random_init = load_for_export(spec)
-    sample = torch.rand(1, 1, *SAMPLE_SIZE) * 100.0
-    dyn = {0: "batch", 2: "height", 3: "width"}
-
-    def write(tmp: Path) -> None:
-        with warnings.catch_warnings():
-            # The exporter warns about Python ints taken from shapes; the padding
-            # branch is fixed by the odd sample size and checked below.
-            warnings.filterwarnings("ignore", category=torch.jit.TracerWarning)
-            warnings.filterwarnings("ignore", message=".*legacy TorchScript-based ONNX export.*")
-            warnings.filterwarnings("ignore", category=DeprecationWarning)
-            torch.onnx.export(model, (sample,), str(tmp), dynamo=False, input_names=["L"],
-                              output_names=["ab"], dynamic_axes={"L": dyn, "ab": dyn},
-                              opset_version=opset)
-
-    # Check the temporary file before it replaces anything.
     diff: list[float] = []
 
-    def write_and_check(tmp: Path) -> None:
-        write(tmp)
+    def write_and_check(tmp: Path) -> None:  # check the temporary file before it replaces anything
+        write_onnx(model, tmp, opset=opset)
         if check:
             diff.append(check_onnx(tmp, model))
 
