@@ -59,7 +59,7 @@ def test_hints_pin_colour_and_keep_lightness(tiny_model_path):
 
 
 def test_hints_need_a_single_image(tiny_model_path):
-    with pytest.raises(ValueError, match="single 2-D image"):
+    with pytest.raises(medcolor.UsageError, match="hints apply to a one-frame image, this has 2 frames"):
         medcolor.colorize_gray(np.zeros((2, 8, 8)), model=tiny_model_path, hints=(np.zeros((8, 8, 3)),
                                                                                   np.zeros((8, 8), bool)))
 

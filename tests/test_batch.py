@@ -12,9 +12,11 @@ from pydicom.data import get_testdata_file
 
 from medcolor.batch import UnitOptions, colorize_unit, unit_outputs
 from medcolor.color import gray_to_lightness, rgb_to_lab_np
+from medcolor.engine import ChromaFrame
 from medcolor.errors import UsageError
 from medcolor.fileio import TEMP_SUFFIX
 from medcolor.io import OutputExistsError, open_image, read
+from medcolor.predictor import Prediction, Predictor
 
 
 @pytest.fixture
@@ -27,13 +29,16 @@ def volume(tmp_path):
 class HoldTwo:
     """Holds two frames back and records what it saw (a stand-in for slice smoothing)."""
 
+    context = 2
+
     def __init__(self):
         self.held, self.pushed, self.flushed = [], 0, 0
 
-    def push(self, L, ab):
+    def push(self, frame):
+        L, ab, _ = frame
         assert L.shape[:2] == (1, 1) and ab.shape[:2] == (1, 2)
         self.pushed += 1
-        self.held.append((L, ab * 0))  # neutral chroma: the output must then be gray
+        self.held.append(ChromaFrame(L, ab * 0))  # neutral chroma: the output must then be gray
         return [self.held.pop(0)] if len(self.held) > 2 else []
 
     def flush(self):
@@ -71,6 +76,16 @@ def test_hook_sees_every_frame_in_order_and_can_hold_frames_back(tmp_path, volum
     assert np.abs(frame.astype(int) - frame[..., :1]).max() <= 1  # the hook's neutral chroma: gray
 
 
+class FnPredictor(Predictor):
+    """A predictor from a function ``(L, hu) -> ab``."""
+
+    def __init__(self, fn, name="fn", needs_hu=False):
+        self.fn, self.name, self.needs_hu = fn, name, needs_hu
+
+    def predict(self, L, *, hu=None, hints=None):
+        return Prediction(self.fn(L, hu))
+
+
 def test_predictor_gets_hounsfield_units(tmp_path, volume):
     seen = []
 
@@ -79,7 +94,7 @@ def test_predictor_gets_hounsfield_units(tmp_path, volume):
         return torch.cat([(hu / 20).clamp(-60, 60), torch.zeros_like(hu)], dim=1)
 
     outs = unit_outputs(tmp_path / "o", Path("v"), open_image(volume).meta, "dcm")
-    colorize_unit(volume, outs, UnitOptions(predict=predict, needs_hu=True, model_name="hu-test"))
+    colorize_unit(volume, outs, UnitOptions(model=FnPredictor(predict, "hu-test", needs_hu=True)))
     assert min(seen) == -400.0
     ds = pydicom.dcmread(outs[0])
     assert int(ds.NumberOfFrames) == 7 and ds.pixel_array.shape == (7, 16, 20, 3)
@@ -120,7 +135,7 @@ def test_failure_mid_volume_leaves_no_partial_output(tmp_path, volume):
 
     (out,) = unit_outputs(tmp_path / "out", Path("v"), open_image(volume).meta, "nii")
     with pytest.raises(RuntimeError, match="simulated"):
-        colorize_unit(volume, [out], UnitOptions(predict=predict, batch_size=2))
+        colorize_unit(volume, [out], UnitOptions(model=FnPredictor(predict), batch_size=2))
     assert not out.exists() and not list((tmp_path / "out").iterdir())
 
 

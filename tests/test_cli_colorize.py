@@ -122,7 +122,7 @@ def test_no_inputs_found(tmp_path, tiny_model_path, capsys):
 
 def test_bad_size_is_usage_error(tmp_path):
     with pytest.raises(SystemExit) as exc:
-        main(["colorize", str(tmp_path), "-o", str(tmp_path / "o"), "--size", "3"])
+        main(["colorize", str(tmp_path), "-o", str(tmp_path / "o"), "--working-size", "3"])
     assert exc.value.code == 2
 
 

@@ -73,7 +73,7 @@ def test_e2e_with_model_writes_every_report_file(gt_dir, tmp_path, tiny_model_pa
     out = tmp_path / "report"
     spec = str(tiny_model_path)
     code = main(["evaluate", "--data", str(gt_dir), "--models", spec, "--baselines", "zero-chroma",
-                 "--work-size", "32", "--device", "cpu", "--out", str(out)])
+                 "--working-size", "32", "--device", "cpu", "--out", str(out)])
     assert code == 1  # bad.jpg could not be read
     err = capsys.readouterr().err
     assert [line for line in err.splitlines() if "bad.jpg" in line] == [
@@ -106,14 +106,14 @@ def test_e2e_with_model_writes_every_report_file(gt_dir, tmp_path, tiny_model_pa
     run = json.loads((out / "run.json").read_text())
     assert list(run["unreadable"]) == ["bad.jpg"] and run["grayscale"] == ["gray.png"]
     assert any(f"{spec}: 32 px" in line for line in run["protocol"])
-    assert "--work-size 32" in run["command"]
+    assert "--working-size 32" in run["command"]
 
 
 def test_models_share_inputs_and_names_are_kept(gt_dir, tmp_path, tiny_model_path, capsys):
     # the same weights under two spellings: two rows keyed by the given strings, identical scores
     a, b = str(tiny_model_path), str(tiny_model_path.with_suffix(".json"))
     out = tmp_path / "r"
-    assert main(["evaluate", "--data", str(gt_dir), "--models", a, b, "--work-size", "32",
+    assert main(["evaluate", "--data", str(gt_dir), "--models", a, b, "--working-size", "32",
                  "--device", "cpu", "--grid", "0", "--out", str(out)]) == 0
     rows = _csv(out / "per_image.csv")
     by = {(r["method"], r["image"]): r for r in rows}

@@ -11,6 +11,7 @@ import medcolor
 from medcolor.color import gray_to_lightness, lab_to_rgb_np, rgb_to_lab_np
 from medcolor.errors import InputError, UsageError
 from medcolor.hints import UserHints, hint_ab, load_hints, parse_hints, resolve_hint_method, simulate_hints
+from medcolor.models.registry import Capabilities, declare_capabilities, model_capabilities
 
 
 def _rgb(lab):
@@ -20,11 +21,10 @@ def _rgb(lab):
 class HintEcho(nn.Module):
     """Takes hints like effcolor: returns the hint a*b* where hinted, (5, 5) elsewhere; records the map."""
 
-    accepts_hints = True
-
     def __init__(self) -> None:
         super().__init__()
         self.seen: list[torch.Tensor] = []
+        declare_capabilities(self, Capabilities(hints=True))
 
     def forward(self, L: torch.Tensor, hints: torch.Tensor | None = None) -> torch.Tensor:
         ab = torch.full((L.shape[0], 2, *L.shape[-2:]), 5.0)
@@ -145,7 +145,9 @@ def test_user_hints_from_a_simulated_map():
 
 # ---------------------------------------------------------------- method choice
 def test_resolve_hint_method(tiny_model_path, guided):
-    tiny = medcolor.load_model(tiny_model_path)
+    tiny = model_capabilities(medcolor.load_model(tiny_model_path))
+    guided = model_capabilities(guided)
+    assert guided.hints and not tiny.hints
     assert resolve_hint_method(guided, "auto") == "levin"  # learned hints are opt-in (see the sweep)
     assert resolve_hint_method(guided, "learned") == "learned"
     assert resolve_hint_method(guided, "levin") == "levin"
@@ -162,7 +164,7 @@ def test_learned_hints_reach_the_network_at_the_working_size():
     g = np.full((512, 384), 0.5, np.float32)
     marks = np.zeros((512, 384, 4), np.uint8)
     marks[200:204, 100:104] = (*_rgb((50, 50, 30)), 255)
-    out = medcolor.colorize_gray(g, model=net, size=256, device="cpu", hints=marks, hint_method="learned")
+    out = medcolor.colorize_gray(g, model=net, working_size=256, device="cpu", hints=marks, hint_method="learned")
     (hmap,) = net.seen
     assert hmap.shape == (1, 3, 341, 256)  # the working shape, short side 256
     assert 4 <= int(hmap[0, 2].sum()) <= 16  # 4x4 px at 2/3 scale: 2-4 cells a side (pooling windows overlap)
@@ -188,10 +190,10 @@ def test_untrained_effcolor_learned_and_levin(guided):
     g = np.tile(np.linspace(0.2, 0.8, 96, dtype=np.float32), (80, 1))
     marks = np.zeros((80, 96, 4), np.uint8)
     marks[30:40, 20:30] = (*_rgb((55, -40, -35)), 255)
-    auto = medcolor.colorize_gray(g, model=guided, size=64, device="cpu")
-    learned = medcolor.colorize_gray(g, model=guided, size=64, device="cpu", hints=marks, hint_method="learned")
-    levin = medcolor.colorize_gray(g, model=guided, size=64, device="cpu", hints=marks, hint_method="levin")
-    empty = medcolor.colorize_gray(g, model=guided, size=64, device="cpu", hints=np.zeros_like(marks))
+    auto = medcolor.colorize_gray(g, model=guided, working_size=64, device="cpu")
+    learned = medcolor.colorize_gray(g, model=guided, working_size=64, device="cpu", hints=marks, hint_method="learned")
+    levin = medcolor.colorize_gray(g, model=guided, working_size=64, device="cpu", hints=marks, hint_method="levin")
+    empty = medcolor.colorize_gray(g, model=guided, working_size=64, device="cpu", hints=np.zeros_like(marks))
     np.testing.assert_array_equal(empty, auto)  # no marks: the automatic result
     assert np.abs(learned.astype(int) - auto).max() > 3  # the hints went through the network
     lab_auto, lab_levin = rgb_to_lab_np(auto / 255.0), rgb_to_lab_np(levin / 255.0)
@@ -265,7 +267,7 @@ def test_web_hint_rerun_learned_levin_and_refused(tiny_model_path):
     gray = png(np.full((48, 64), 128, np.uint8))
     marks = np.zeros((48, 64, 4), np.uint8)
     marks[20:26, 30:40] = (*_rgb((55, -40, -35)), 255)
-    app = create_app(WebConfig(model="echo", device="cpu", size=48),
+    app = create_app(WebConfig(model="echo", device="cpu", working_size=48),
                      models={"echo": HintEcho(), "tiny": medcolor.load_model(tiny_model_path)})
     with TestClient(app) as client:
         def send(**form):

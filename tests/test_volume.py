@@ -11,9 +11,11 @@ import medcolor
 from medcolor.batch import UnitOptions, colorize_unit
 from medcolor.cli import main
 from medcolor.color import gray_to_lightness, rgb_to_lab_np
+from medcolor.engine import ArraySource, ChromaFrame, Engine, EngineOptions
 from medcolor.io import open_image, read
 from medcolor.io.nifti import from_display_slices, to_display_slices
 from medcolor.pipeline import colorize_gray
+from medcolor.predictor import make_predictor
 from medcolor.volume import (
     FlickerMeter,
     SliceSmoother,
@@ -78,7 +80,7 @@ def test_smoother_returns_every_frame_once_in_order_with_l_unchanged_and_bounded
     Ls = [torch.full((1, 1, 6, 8), float(k)) for k in range(7)]
     out = []
     for k, L in enumerate(Ls):
-        ready = s.push(L, torch.randn(1, 2, 3, 4))
+        ready = s.push(ChromaFrame(L, torch.randn(1, 2, 3, 4)))
         assert len(s._held) <= 2 * 2 + 1  # never more than the window
         assert len(ready) == (1 if k >= 2 else 0)  # frame k - radius is ready once frame k is in
         out += ready
@@ -92,15 +94,17 @@ def test_smoother_keeps_colour_where_lightness_changes_and_averages_where_it_doe
     s = SliceSmoother(SmoothingSettings(radius=1, sigma_slices=10, sigma_lightness=2))
     L = [torch.full((1, 1, 2, 2), v) for v in (50.0, 50.0, 90.0)]
     ab = [torch.full((1, 2, 2, 2), v) for v in (0.0, 6.0, 30.0)]
-    out = [o for L_k, ab_k in zip(L, ab) for o in s.push(L_k, ab_k)] + s.flush()
+    out = [o for L_k, ab_k in zip(L, ab) for o in s.push(ChromaFrame(L_k, ab_k))] + s.flush()
     assert float(out[0][1].mean()) == pytest.approx(3.0, abs=0.1)  # same L*: averaged with slice 1
     assert float(out[2][1].mean()) == pytest.approx(30.0, abs=0.01)  # 40 L* away: its own colour
 
 
 def test_smoothing_fixes_a_flickering_model_and_keeps_lightness():
     gray = _volume()
-    plain = colorize_gray(gray, model=NoisyModel(), size=None)
-    smooth = colorize_gray(gray, model=NoisyModel(), size=None, hook=SliceSmoother())
+    plain = colorize_gray(gray, model=NoisyModel(), working_size=None)
+    engine = Engine(make_predictor(NoisyModel(), device="cpu", working_size=None),
+                    EngineOptions(hook=lambda meta: SliceSmoother()))
+    smooth = np.stack([f.rgb for f in engine.run(ArraySource(gray))])
     before, after = slice_flicker(_lab(plain)), slice_flicker(_lab(smooth))
     assert before.mean > 2.0  # the model flickers
     assert after.mean < 0.4 * before.mean and after.p90 < before.p90
@@ -127,8 +131,8 @@ def nifti_volume(tmp_path):
 
 
 def test_api_smooths_volumes_by_default(nifti_volume):
-    on = medcolor.colorize(nifti_volume, model=NoisyModel(), size=None)
-    off = medcolor.colorize(nifti_volume, model=NoisyModel(), size=None, smooth=False)
+    on = medcolor.colorize(nifti_volume, model=NoisyModel(), working_size=None)
+    off = medcolor.colorize(nifti_volume, model=NoisyModel(), working_size=None, smooth=False)
     assert on.shape == off.shape == (14, 24, 20, 3)
     assert slice_flicker(_lab(on)).mean < 0.4 * slice_flicker(_lab(off)).mean
     gray, _ = read(nifti_volume)
@@ -137,9 +141,9 @@ def test_api_smooths_volumes_by_default(nifti_volume):
 
 def test_colorize_unit_with_the_volume_hook_equals_the_api(tmp_path, nifti_volume):
     out = tmp_path / "o.nii.gz"
-    colorize_unit(nifti_volume, [out], UnitOptions(model=NoisyModel(), size=None, hook=volume_hook, batch_size=4))
+    colorize_unit(nifti_volume, [out], UnitOptions(model=NoisyModel(), working_size=None, hook=volume_hook, batch_size=4))
     rgb = _nifti_rgb(out)
-    api = medcolor.colorize(nifti_volume, model=NoisyModel(), size=None, batch_size=4)
+    api = medcolor.colorize(nifti_volume, model=NoisyModel(), working_size=None, batch_size=4)
     np.testing.assert_array_equal(rgb, api)  # the same noise sequence and the same smoothing
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from medcolor.pipeline import MAX_ASPECT, MAX_NATIVE_SIDE, colorize_gray, working_shape
+from medcolor.pipeline import colorize_gray
+from medcolor.predictor import MAX_ASPECT, MAX_NATIVE_SIDE, working_shape
 
 
 @pytest.mark.parametrize("hw, size, expected", [
@@ -37,6 +38,6 @@ def test_a_thin_strip_is_colorized_at_a_small_working_shape():
     net = create_model("fastcolor", widths=[8, 8, 8, 8, 8]).eval()
     net.register_forward_hook(lambda _m, args, _out: seen.append(tuple(args[0].shape)))
     gray = np.linspace(0, 1, 1000, dtype=np.float32)[None]  # (1, 1000)
-    rgb = colorize_gray(gray, model=net, size=256, device="cpu")
+    rgb = colorize_gray(gray, model=net, working_size=256, device="cpu")
     assert rgb.shape == (1, 1000, 3) and rgb.dtype == np.uint8
     assert seen == [(1, 1, 256, 256 * MAX_ASPECT)]

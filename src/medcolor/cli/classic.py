@@ -3,7 +3,7 @@
     medcolor classic levin IMAGE --hints HINTS.png -o OUT.png
     medcolor classic welsh IMAGE --reference REF.jpg [--swatch T,L,B,R:T,L,B,R ...] -o OUT.png
     medcolor classic reinhard SOURCE --reference REF.jpg -o OUT.png
-    medcolor classic lut IMAGE --lut hot-iron [--window CENTER WIDTH] -o OUT.png
+    medcolor classic lut IMAGE --lut hot-iron [--window PRESET|C,W] -o OUT.png
     medcolor classic lut --list
 
 IMAGE is anything :func:`medcolor.io.read` reads (PNG, JPEG, TIFF, DICOM,
@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 
 from ..errors import InputError, UsageError
+from ._common import add_window
 
 __all__ = ["add_parser", "run_levin", "run_welsh", "run_reinhard", "run_lut"]
 
@@ -28,8 +29,7 @@ _MULTIPAGE = {".tif", ".tiff"}
 def _common(p: argparse.ArgumentParser, frame: bool = True) -> None:
     p.add_argument("-o", "--output", required=True, metavar="OUT", help="output image (PNG, JPEG, TIFF ...)")
     p.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
-    p.add_argument("--window", nargs=2, type=float, metavar=("CENTER", "WIDTH"),
-                   help="display window for DICOM/NIfTI input, in stored units (e.g. HU)")
+    add_window(p)
     p.add_argument("--axis", type=int, default=None, help="slicing axis for 3-D volumes (passed to medcolor.io.read)")
     if frame:
         p.add_argument("--frame", type=int, default=None, metavar="N",
@@ -70,8 +70,7 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--list", action="store_true", help="print the palette names and exit")
     p.add_argument("-o", "--output", metavar="OUT", help="output image; several frames need .tif")
     p.add_argument("--overwrite", action="store_true", help="replace OUT if it exists")
-    p.add_argument("--window", nargs=2, type=float, metavar=("CENTER", "WIDTH"),
-                   help="display window for DICOM/NIfTI input, in stored units (e.g. HU)")
+    add_window(p)
     p.add_argument("--axis", type=int, default=None, help="slicing axis for 3-D volumes")
     p.set_defaults(run=run_lut)
     return parser
@@ -90,8 +89,7 @@ def _read_frames(path: str, args):
     """``medcolor.io.read`` -> float32 ``(F, H, W)`` display gray in [0, 1]."""
     from .. import io as mio
 
-    window = tuple(args.window) if args.window else None
-    frames, _meta = mio.read(path, window=window, axis=args.axis)
+    frames, _meta = mio.read(path, window=args.window, axis=args.axis)
     return frames
 
 

@@ -1,7 +1,7 @@
 """``medcolor evaluate``: score models and baselines on a folder of colour images.
 
     medcolor evaluate --data GT_DIR --models default RUN_DIR ... \\
-                      [--baselines zero-chroma,levin,welsh,reinhard,lut] [--size S] \\
+                      [--baselines zero-chroma,levin,welsh,reinhard,lut] [--gt-size S] [--working-size S] \\
                       [--device auto] [--limit N] [--hints N[,N...]] --out REPORT_DIR [--overwrite]
 
 Every method receives the same inputs (the L* of each ground-truth image
@@ -15,7 +15,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ._common import working_size_arg
+from ._common import add_working_size, positive_int
 
 __all__ = ["add_parser", "run"]
 
@@ -38,11 +38,9 @@ def add_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--baselines", default="zero-chroma", metavar="LIST",
                    help=f"comma-separated baselines from {','.join(BASELINE_CHOICES)} "
                         "(zero-chroma is always included)")
-    p.add_argument("--size", type=int, default=None, metavar="S",
+    p.add_argument("--gt-size", type=positive_int, default=None, metavar="S",
                    help="resize each ground truth so its short side is S (default: native size)")
-    p.add_argument("--work-size", type=working_size_arg, default="auto", metavar="S",
-                   help="short side at which models predict chroma: pixels, 'native', or 'auto' "
-                        "(default: the size each model was trained for)")
+    add_working_size(p)
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (models only)")
     p.add_argument("--limit", type=int, default=None, metavar="N",
                    help="evaluate only the first N usable images (sorted by file name)")
@@ -84,13 +82,13 @@ def run(args: argparse.Namespace) -> int:
     from ..errors import UsageError
     from ..evaluate import EvalConfig, evaluate
 
-    for opt in ("size", "limit", "grid"):
+    for opt in ("limit", "grid"):
         value = getattr(args, opt)
         if value is not None and value < (0 if opt == "grid" else 1):
             raise UsageError(f"--{opt.replace('_', '-')} must be a positive integer, got {value}")
     config = EvalConfig(
         data=args.data, out=args.out, models=list(args.models), baselines=_parse_baselines(args.baselines),
-        size=args.size, work_size=args.work_size, device=args.device, limit=args.limit,
+        gt_size=args.gt_size, working_size=args.working_size, device=args.device, limit=args.limit,
         seed=args.seed, grid=args.grid, overwrite=args.overwrite, hints=args.hints)
     log = lambda msg: print(msg, file=sys.stderr)  # noqa: E731
     if len(args.data) > 1:

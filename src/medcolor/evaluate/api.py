@@ -24,8 +24,8 @@ class EvalConfig:
         models: model specs (shipped name, ``.safetensors``, run dir); each is
             reported under this exact string.
         baselines: baseline names; ``zero-chroma`` is added when missing.
-        size: short side of the ground truth (None = native size).
-        work_size: short side at which models predict chroma; ``"auto"`` = the size
+        gt_size: short side the ground truth is resized to (None = native size).
+        working_size: short side at which models predict chroma; ``"auto"`` = the size
             each model was trained for, ``None`` = native size.
         device: torch device for the models.
         limit: evaluate at most this many usable images.
@@ -42,8 +42,8 @@ class EvalConfig:
     out: str | Path
     models: list[str] = field(default_factory=list)
     baselines: list[str] = field(default_factory=lambda: ["zero-chroma"])
-    size: int | None = None
-    work_size: int | str | None = "auto"
+    gt_size: int | None = None
+    working_size: int | str | None = "auto"
     device: str = "auto"
     limit: int | None = None
     seed: int = 0
@@ -60,10 +60,10 @@ class EvalConfig:
         if self.models:
             parts += ["--models", *self.models]
         parts += ["--baselines", ",".join(dict.fromkeys(["zero-chroma", *self.baselines]))]
-        if self.size:
-            parts += ["--size", str(self.size)]
-        if self.work_size != "auto":
-            parts += ["--work-size", "native" if self.work_size is None else str(self.work_size)]
+        if self.gt_size:
+            parts += ["--gt-size", str(self.gt_size)]
+        if self.working_size != "auto":
+            parts += ["--working-size", "native" if self.working_size is None else str(self.working_size)]
         if self.limit is not None:
             parts += ["--limit", str(self.limit)]
         if self.seed:
@@ -121,8 +121,8 @@ def evaluate(config: EvalConfig, log=None) -> EvalResult:
     if config.hints and not config.models:
         raise UsageError("--hints scores models with simulated hints: give at least one --models entry")
     # load models first so an unknown one fails before minutes of work
-    models = [ModelMethod(spec, spec, device=config.device, work_size=config.work_size) for spec in config.models]
-    gtset = load_ground_truth(config.data, size=config.size, limit=config.limit, log=log)
+    models = [ModelMethod(spec, spec, device=config.device, work_size=config.working_size) for spec in config.models]
+    gtset = load_ground_truth(config.data, size=config.gt_size, limit=config.limit, log=log)
     if not gtset.samples:
         why = []
         if gtset.grayscale:
@@ -154,7 +154,7 @@ def evaluate(config: EvalConfig, log=None) -> EvalResult:
         "methods": [m.name for m in methods],
         "grayscale": gtset.grayscale,
         "unreadable": gtset.unreadable,
-        "protocol": protocol_text(config.size, {m.name: m.working_size for m in models}),
+        "protocol": protocol_text(config.gt_size, {m.name: m.working_size for m in models}),
         "baselines": baseline_notes(baselines, config.seed, gtset.samples),
         "notes": notes + ([hints_note(config.hints, config.seed)] if config.hints else []),
     }

@@ -9,8 +9,8 @@ files does not change them.
 
 For each model and each N > 0 two methods are scored:
 
-* ``MODEL +N learned``: the network's own hint input (models with
-  ``accepts_hints`` only);
+* ``MODEL +N learned``: the network's own hint input (models whose
+  capabilities say ``hints`` only);
 * ``MODEL +N levin``: the model's automatic chroma refined by Levin propagation
   of the hint corrections (:func:`medcolor.hints.levin_refine`), the baseline.
 
@@ -69,19 +69,19 @@ class HintedModelMethod:
         from ..pipeline import colorize_gray
 
         gray = sample.gray.astype(np.float32) / 255.0  # (H, W) display gray in [0, 1]
-        return colorize_gray(gray, model=self.model.model, size=self.model.working_size,
-                             device=self.model._device, hints=simulated_hints(sample, self.points, self.seed),
+        return colorize_gray(gray, model=self.model.model, working_size=self.model.working_size,
+                             device=self.model.torch_device, hints=simulated_hints(sample, self.points, self.seed),
                              hint_method=self.method)
 
 
 def hinted_methods(models: list[ModelMethod], points: list[int], seed: int = 0) -> list[HintedModelMethod]:
     """For each model and each N > 0 in ``points``: the learned method (if the model takes hints), then Levin."""
-    from ..hints import accepts_hints
+    from ..models.registry import model_capabilities
 
     out = []
     for m in models:
         for n in sorted({int(p) for p in points if int(p) > 0}):
-            kinds = ("learned", "levin") if accepts_hints(m.model) else ("levin",)
+            kinds = ("learned", "levin") if model_capabilities(m.model).hints else ("levin",)
             out += [HintedModelMethod(m, n, kind, seed) for kind in kinds]
     return out
 

@@ -41,9 +41,9 @@ class ModelMethod:
         from ..pipeline import model_working_size
         from ..weights import load_model
 
-        self._device = resolve_device(self.device)
+        self.torch_device = resolve_device(self.device)  # where the model runs
         if self.model is None:
-            self.model = load_model(self.spec, device=self._device)
+            self.model = load_model(self.spec, device=self.torch_device)
         # "auto": the size the model was trained for (from its card); None = native size
         self.working_size = model_working_size(self.model) if self.work_size == "auto" else self.work_size
 
@@ -55,7 +55,7 @@ class ModelMethod:
         from ..pipeline import colorize_gray
 
         gray = sample.gray.astype(np.float32) / 255.0  # (H, W) display gray in [0, 1]
-        return colorize_gray(gray, model=self.model, size=self.working_size, device=self._device)
+        return colorize_gray(gray, model=self.model, working_size=self.working_size, device=self.torch_device)
 
 
 @dataclass
