@@ -34,10 +34,10 @@ def test_an_internal_error_costs_one_file_and_is_named_as_such(tmp_path, tiny_mo
 
     real = medcolor.batch.colorize_unit
 
-    def flaky(unit, outs, options):
+    def flaky(unit, outs, options, *, engine):
         if "bug" in str(unit):
             raise ZeroDivisionError("simulated bug")
-        return real(unit, outs, options)
+        return real(unit, outs, options, engine=engine)
 
     monkeypatch.setattr(medcolor.batch, "colorize_unit", flaky)
     _png(tmp_path / "in" / "a.png")
@@ -91,7 +91,7 @@ def test_outputs_never_replace_an_input(tmp_path, tiny_model_path, capsys):
 def test_a_run_never_writes_the_same_output_twice(tmp_path, tiny_model_path):
     from medcolor.cli.colorize import ColorizeOptions, _Batch
 
-    batch = _Batch(ColorizeOptions(inputs=(), output=tmp_path), net=None, device="cpu", inputs=set())
+    batch = _Batch(ColorizeOptions(inputs=(), output=tmp_path), engine=None, inputs=set())
     batch._claim(tmp_path / "x.png")
     with pytest.raises(RuntimeError, match="already wrote"):
         batch._claim(tmp_path / "x.png")
@@ -163,7 +163,7 @@ def test_a_thin_strip_is_cheap(tmp_path, tiny_model_path):
 def test_the_summary_is_printed_when_interrupted(tmp_path, tiny_model_path, capsys, monkeypatch):
     import medcolor.batch
 
-    def interrupt(unit, outs, options):
+    def interrupt(unit, outs, options, *, engine):
         raise KeyboardInterrupt
 
     _png(tmp_path / "a.png")
@@ -195,7 +195,9 @@ def test_whole_file_limits_are_cli_options(tmp_path, tiny_model_path, capsys):
     assert _run([tmp_path / "vol.nii.gz", "-o", tmp_path / "out", "--max-total-pixels", "1000"],
                 tiny_model_path) == 1
     assert "--max-total-pixels" in capsys.readouterr().err
-    assert _run([tmp_path / "vol.nii.gz", "-o", tmp_path / "out", "--max-frames", "0"], tiny_model_path) == 2
+    with pytest.raises(SystemExit) as exc:  # refused by the option's type, before anything is read
+        _run([tmp_path / "vol.nii.gz", "-o", tmp_path / "out", "--max-frames", "0"], tiny_model_path)
+    assert exc.value.code == 2 and "--max-frames: must be positive, got 0" in capsys.readouterr().err
 
 
 def test_a_dicom_series_is_one_unit_named_after_its_first_file(tmp_path, tiny_model_path, capsys):
