@@ -1,18 +1,19 @@
-"""Process-level trainer tests: resume after ``kill -9`` and 2-process DDP under torchrun (gloo, CPU)."""
+"""Process-level trainer tests: resume after ``kill -9`` at a fixed point, and 2-process DDP under torchrun (gloo, CPU)."""
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import time
+import threading
 from pathlib import Path
 
 import pytest
 import torch
 from test_train import make_colour_folder
+
+from medcolor.fileio import TEMP_SUFFIX
 
 TINY_FAST = ["model.kwargs.widths=[8,8,16,16,16]"]
 
@@ -43,51 +44,74 @@ def data_dir(tmp_path_factory):
     return make_colour_folder(tmp_path_factory.mktemp("colour"), n=8)
 
 
-def _cmd(data_dir: Path, run: Path, steps: int) -> list[str]:
-    return [sys.executable, "-m", "medcolor", "train", "--recipe", "fastcolor-photo", "--data", str(data_dir),
-            "--out", str(run), "--steps", str(steps), "--batch-size", "2", "--size", "32", "--device", "cpu",
-            "--ckpt-every", "1", "data.workers=1", "log_every=1", "val_every=1000", "data.val_max_images=2",
-            *TINY_FAST]
+def _args(data_dir: Path, run: Path, steps: int) -> list[str]:
+    return ["train", "--recipe", "fastcolor-photo", "--data", str(data_dir), "--out", str(run), "--steps", str(steps),
+            "--batch-size", "2", "--size", "32", "--device", "cpu", "--ckpt-every", "1", "data.workers=1",
+            "log_every=1", "val_every=1000", "data.val_max_images=2", *TINY_FAST]
+
+
+# `medcolor train ARGS` in a process that stops for good at a fixed point: when checkpoint STOP is
+# written to its temporary file and about to be renamed into place (the steps before STOP are saved,
+# step STOP is trained), it prints one line and waits to be killed.  Usage: -c CODE STOP ARGS...
+PAUSE_AT_CHECKPOINT = """
+import os, signal, sys
+stop = "step_%08d.pt" % int(sys.argv[1])
+def hook(event, args):
+    if event == "os.rename" and os.path.basename(os.fspath(args[1])) == stop:
+        print("paused at checkpoint", sys.argv[1], flush=True)
+        while True:
+            signal.pause()
+sys.addaudithook(hook)
+from medcolor.cli import main
+sys.exit(main(sys.argv[2:]))
+"""
 
 
 def test_resume_after_kill_reaches_the_step_with_the_same_data_order(data_dir, tmp_path):
-    steps = 16
+    steps, stop = 6, 3
     killed, straight = tmp_path / "killed", tmp_path / "straight"
-    proc = subprocess.Popen(_cmd(data_dir, killed, steps), env=_env(), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    marker = killed / "checkpoints" / "step_00000002.pt"
-    deadline = time.monotonic() + 120
-    while not marker.exists() and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.01)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    assert proc.returncode == -signal.SIGKILL, "the run finished before it could be killed"
-    done = max(int(p.stem.split("_")[1]) for p in (killed / "checkpoints").glob("step_*.pt"))
-    assert 2 <= done < steps
+    proc = subprocess.Popen([sys.executable, "-c", PAUSE_AT_CHECKPOINT, str(stop), *_args(data_dir, killed, steps)],
+                            env=_env(), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    watchdog = threading.Timer(300, proc.kill)  # a run that never reaches the point fails; it never hangs
+    watchdog.start()
+    try:
+        paused = any(line.strip() == f"paused at checkpoint {stop}" for line in iter(proc.stdout.readline, ""))
+        assert paused, "the run ended without reaching the checkpoint"
+        os.kill(proc.pid, signal.SIGKILL)
+        assert proc.wait() == -signal.SIGKILL
+    finally:
+        watchdog.cancel()
+        proc.kill()
+        proc.wait()
+        proc.stdout.close()
+    # what kill -9 left: the checkpoints before `stop`, and checkpoint `stop` still in its temporary file
+    ckpts = killed / "checkpoints"
+    assert sorted(p.name for p in ckpts.glob("step_*.pt")) == [f"step_{k:08d}.pt" for k in range(1, stop)]
+    assert len(list(ckpts.glob(f".step_{stop:08d}.pt.*{TEMP_SUFFIX}"))) == 1
 
     resumed = subprocess.run([sys.executable, "-m", "medcolor", "train", "--resume", str(killed)], env=_env(),
                              capture_output=True, text=True, timeout=300)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
-    assert f"resumed {killed} from step {done}" in resumed.stdout
+    assert f"resumed {killed} from step {stop - 1}" in resumed.stdout
+    assert not list(killed.rglob(f"*{TEMP_SUFFIX}"))
 
-    subprocess.run(_cmd(data_dir, straight, steps), env=_env(), check=True, capture_output=True, timeout=300)
+    subprocess.run([sys.executable, "-m", "medcolor", *_args(data_dir, straight, steps)], env=_env(), check=True,
+                   capture_output=True, timeout=300)
     a, b = _digests(killed), _digests(straight)
     assert sorted(a) == list(range(1, steps + 1))
     assert a == b  # identical data order and augmentation, step by step
     wa, wb = _weights(killed), _weights(straight)
-    assert all(torch.equal(wa[k], wb[k]) for k in wa)
+    assert wa.keys() == wb.keys() and all(torch.equal(wa[k], wb[k]) for k in wa)
     assert json.loads((killed / "model.json").read_text())["meta"]["step"] == steps
 
 
-@pytest.mark.skipif(shutil.which("torchrun") is None and not Path(sys.executable).with_name("torchrun").exists(),
-                    reason="torchrun not installed")
 def test_torchrun_two_cpu_processes(data_dir, tmp_path):
     run = tmp_path / "ddp"
-    torchrun = shutil.which("torchrun") or str(Path(sys.executable).with_name("torchrun"))
-    cmd = [torchrun, "--standalone", "--nproc_per_node", "2", "-m", "medcolor", "train", "--recipe", "gan-mse",
-           "--data", str(data_dir), "--out", str(run), "--steps", "3", "--batch-size", "2", "--size", "32",
-           "--device", "cpu", "data.workers=0", "log_every=1", "grad_accum=2", "data.val_max_images=2",
-           "model.kwargs.widths=[8,16,16,32,32]", "discriminator.kwargs.widths=[8,16,16,32]"]
+    # torch.distributed.run is torchrun; through the interpreter it needs no script on PATH
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m", "medcolor",
+           "train", "--recipe", "gan-mse", "--data", str(data_dir), "--out", str(run), "--steps", "3",
+           "--batch-size", "2", "--size", "32", "--device", "cpu", "data.workers=0", "log_every=1", "grad_accum=2",
+           "data.val_max_images=2", "model.kwargs.widths=[8,16,16,32,32]", "discriminator.kwargs.widths=[8,16,16,32]"]
     proc = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "world size 2" in proc.stdout
