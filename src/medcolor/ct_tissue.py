@@ -140,7 +140,11 @@ def require_hu(meta) -> None:
     """Raise :class:`InputError` (one line naming the file) unless ``meta`` has Hounsfield units."""
     if meta.hu_available:
         return
-    if meta.format == "dicom":
+    colour = (meta.photometric or "MONOCHROME2") not in ("MONOCHROME1", "MONOCHROME2")
+    if meta.format == "dicom" and colour:  # e.g. a colorized output, which keeps its source's modality
+        what = (f"a colour ({meta.photometric}) DICOM {meta.modality or 'image'}, whose pixels are colours, "
+                "not Hounsfield units (an already colorized image?)")
+    elif meta.format == "dicom":
         what = f"a DICOM {meta.modality or 'image without modality'}, not CT"
     else:
         what = f"a {(meta.codec or meta.format).upper()} image"

@@ -25,9 +25,9 @@ from .formats import (
                       detect_format,
                       supported_list,
 )
+from .grouping import DicomSeries, group_inputs
 from .meta import Geometry, ImageMeta, SourceUIDs
 from .reader import open_image, read
-from .series import DicomSeries, group_inputs
 from .source import ImageSource
 from .windowing import WINDOW_PRESETS, apply_window, parse_window
 from .writer import FrameWriter, format_for_path, open_writer, write

@@ -36,6 +36,7 @@ from ..limits import DEFAULT_LIMITS, Limits
 from .common import color_to_gray
 from .dicom_header import (
     DEFLATED,
+    FileWarnings,
     dicom_geometry,
     dicom_uids,
     error_reason,
@@ -47,7 +48,7 @@ from .dicom_header import (
 from .meta import ImageMeta
 from .source import ImageSource
 
-__all__ = ["read_dicom", "open_dicom", "DicomFileSource", "DicomPixels"]
+__all__ = ["open_dicom", "DicomFileSource", "DicomPixels"]
 
 
 class DicomPixels:
@@ -210,11 +211,18 @@ class DicomFileSource(DicomDisplay, ImageSource):
             return
         opts = {"transfer_syntax_uid": self.pixels.ds.file_meta.TransferSyntaxUID}
         done = 0
+        caught = FileWarnings(self.meta.path)  # the decoders' warnings, once each, naming the file
         try:
-            for frame in iter_pixels(self._decode_path, indices=indices, **opts):
+            decoded = iter_pixels(self._decode_path, indices=indices, **opts)
+            while True:
+                with caught:
+                    frame = next(decoded, None)
+                for message in caught.messages:
+                    self.meta.warn(message)
+                if frame is None:
+                    return
                 yield frame
                 done += 1
-            return
         except Exception as exc:  # each decoder plugin raises its own types (ValueError, RuntimeError ...)
             failure = exc
         # Some files decode only through the full dataset parser (e.g. an odd Basic Offset Table):
@@ -224,13 +232,16 @@ class DicomFileSource(DicomDisplay, ImageSource):
         import pydicom
 
         try:
-            full = pydicom.dcmread(self._decode_path, force=True)
-            if "TransferSyntaxUID" not in getattr(full, "file_meta", {}):
-                full.file_meta.TransferSyntaxUID = opts["transfer_syntax_uid"]
-            frames = list(iter_pixels(full, indices=indices)) if len(indices) < self.meta.frames or \
-                self.meta.frames > 1 else [full.pixel_array]
+            with caught:
+                full = pydicom.dcmread(self._decode_path, force=True)
+                if "TransferSyntaxUID" not in getattr(full, "file_meta", {}):
+                    full.file_meta.TransferSyntaxUID = opts["transfer_syntax_uid"]
+                frames = list(iter_pixels(full, indices=indices)) if len(indices) < self.meta.frames or \
+                    self.meta.frames > 1 else [full.pixel_array]
         except Exception:  # the decoders' own error types; the first failure is the one reported
             raise InputError(self.meta.path, f"cannot decode DICOM pixel data ({error_reason(failure)})") from None
+        for message in caught.messages:
+            self.meta.warn(message)
         yield from frames
 
     def _iter_picks(self, picks: list[int]) -> Iterator[np.ndarray]:
@@ -283,22 +294,17 @@ def open_dicom(path: str | Path, *, window=None, limits: Limits | None = None) -
     if ts == DEFLATED:
         decode_path = inflate(path, limits)
     try:
-        ds = read_header(decode_path or path)
+        caught = FileWarnings(path)
+        ds = read_header(decode_path or path, caught=caught)
         try:
-            return DicomFileSource(path, ds, window=window, limits=limits, decode_path=decode_path)
+            with caught:  # pydicom's warnings on values read while the source is built
+                src = DicomFileSource(path, ds, window=window, limits=limits, decode_path=decode_path)
         except (ValueError, TypeError) as exc:  # malformed header values (pydicom converts lazily)
             raise InputError(path, f"invalid DICOM header value ({error_reason(exc)})") from None
+        for message in caught.messages:
+            src.meta.warn(message)
+        return src
     except BaseException:
         if decode_path is not None:
             os.unlink(decode_path)
         raise
-
-
-def read_dicom(path: str | Path, *, window=None, max_pixels: int | None = None,
-               limits: Limits | None = None) -> tuple[np.ndarray, ImageMeta]:
-    """Read a DICOM image -> ``((F, H, W) float32 display values in [0, 1], meta)``."""
-    limits = limits or DEFAULT_LIMITS
-    if max_pixels is not None:
-        limits = limits.replace(max_frame_pixels=max_pixels)
-    with open_dicom(path, window=window, limits=limits) as src:
-        return src.read(), src.meta

@@ -11,6 +11,7 @@ import io
 import os
 import struct
 import tempfile
+import warnings
 import zlib
 from pathlib import Path
 
@@ -21,10 +22,11 @@ from ..limits import Limits
 from .meta import Geometry, SourceUIDs, series_affine
 
 __all__ = ["read_header", "dicom_uids", "dicom_geometry", "inflate", "file_window", "frame_rescale", "float_values",
-           "error_reason", "DEFLATED"]
+           "error_reason", "FileWarnings", "DEFLATED"]
 
 _DEFER = 64 * 1024  # header values larger than this (pixel data) stay on disk
 _PIXEL_TAGS = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
+_PIXEL_TAG_NUMBERS = (0x7FE00010, 0x7FE00008, 0x7FE00009)
 DEFLATED = "1.2.840.10008.1.2.1.99"  # Deflated Explicit VR Little Endian
 
 
@@ -33,23 +35,95 @@ def error_reason(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-def read_header(path: str | Path, *, limits: Limits | None = None):
+class FileWarnings:
+    """Collects the warnings raised while one file is read, as one-line messages (each once).
+
+    pydicom's warnings name no file (``UserWarning: Invalid value for VR UI ...``); inside
+    ``with FileWarnings(path) as caught:`` they are held back, and the caller re-issues
+    ``caught.messages`` naming the file (:meth:`medcolor.io.meta.ImageMeta.warn`) or
+    :meth:`reissue` does, as ``"PATH: message"``.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = str(path)
+        self.messages: list[str] = []
+        self._context = None
+        self._caught: list = []
+
+    def __enter__(self) -> FileWarnings:  # may be entered again: each time collects more
+        self._context = warnings.catch_warnings(record=True)
+        self._caught = self._context.__enter__()
+        warnings.simplefilter("always")
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._context.__exit__(*exc)
+        prefix = f"{self.path}: "
+        for w in self._caught:
+            text = " ".join(str(w.message).split())  # one line
+            text = text[len(prefix):] if text.startswith(prefix) else text
+            if text and text not in self.messages:
+                self.messages.append(text)
+
+    def reissue(self) -> None:
+        """``warnings.warn`` each message once, as one line naming the file."""
+        for text in self.messages:
+            warnings.warn(f"{self.path}: {text}", UserWarning, stacklevel=2)
+
+
+def _pixel_extent_problem(path: str | Path, ds) -> str | None:
+    """Why the pixel data of ``ds`` (read with deferred values) is incomplete, or None."""
+    from pydicom.dataelem import RawDataElement
+
+    for tag in _PIXEL_TAGS:
+        if tag not in ds:
+            continue
+        elem = ds.get_item(tag)
+        if not isinstance(elem, RawDataElement) or elem.length == 0xFFFFFFFF:
+            return None  # already parsed (encapsulated data is read whole, so it is complete)
+        if elem.value is not None:
+            got = len(elem.value)
+        else:  # deferred: the value is still on disk
+            try:
+                got = max(0, os.path.getsize(path) - elem.value_tell)
+            except OSError:
+                return None
+        if got < elem.length:
+            return (f"truncated DICOM file: its pixel data needs {elem.length} bytes and only {got} are there "
+                    "(an incomplete copy or transfer)")
+    return None
+
+
+def read_header(path: str | Path, *, limits: Limits | None = None, caught: FileWarnings | None = None):
     """The pydicom header of ``path`` without loading its pixel data (which is deleted from it).
 
-    Raises :class:`InputError` for a corrupt file or one without image pixel data.
+    Raises :class:`InputError` for a corrupt or truncated file or one without image pixel data.
+    pydicom's warnings are collected in ``caught`` when given (else re-issued naming the file).
     """
     import pydicom
     from pydicom.errors import InvalidDicomError
 
-    try:
-        ds = pydicom.dcmread(path, force=True, defer_size=_DEFER)
-    except (InvalidDicomError, OSError, EOFError, ValueError, KeyError, TypeError, struct.error,
-            zlib.error) as exc:
-        raise InputError(path, f"corrupt or truncated DICOM file ({type(exc).__name__}: {exc})") from None
+    own = caught is None
+    caught = caught if caught is not None else FileWarnings(path)
+    with caught:
+        try:
+            ds = pydicom.dcmread(path, force=True, defer_size=_DEFER)
+        except (InvalidDicomError, OSError, EOFError, ValueError, KeyError, TypeError, struct.error,
+                zlib.error) as exc:
+            raise InputError(path, f"corrupt or truncated DICOM file ({type(exc).__name__}: {exc})") from None
+        for tag in list(ds.keys()):  # convert the top-level values now, so that their warnings are caught here
+            if tag not in _PIXEL_TAG_NUMBERS:  # (the pixel data stays on disk)
+                ds[tag]
+    if own:
+        caught.reissue()
     if not any(tag in ds for tag in _PIXEL_TAGS):
         sop = ds.get("SOPClassUID")
         kind = f" ({sop.name})" if sop is not None and hasattr(sop, "name") else ""
-        raise InputError(path, f"DICOM file has no image pixel data{kind}")
+        raise InputError(path, f"DICOM file has no image pixel data{kind}"
+                               + ("" if kind else " (not an image, or truncated before its pixel data)"))
+    problem = _pixel_extent_problem(path, ds)
+    if problem:
+        raise InputError(path, problem)
     for tag in _PIXEL_TAGS:
         if tag in ds:
             del ds[tag]
@@ -137,7 +211,7 @@ def dicom_geometry(ds, shape: tuple[int, int, int]) -> Geometry:
         pos = float_values(src.get("ImagePositionPatient") or (), 3) if src is not None else None
         positions.append(pos)
     positions = positions if all(p is not None for p in positions) else None
-    geometry = Geometry(shape=shape, pixel_spacing=spacing, orientation=orientation, positions=positions,
+    geometry = Geometry(pixel_spacing=spacing, orientation=orientation, positions=positions,
                         slice_thickness=float(thickness) if thickness not in (None, "") else None)
     if spacing and orientation and positions:
         if len(positions) > 1:

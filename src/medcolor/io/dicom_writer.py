@@ -71,17 +71,20 @@ def _copy(src, dst, keywords) -> None:
             dst[keyword] = src[keyword]
 
 
-def output_series_uid(meta: ImageMeta, model_name: str) -> str:
+def output_series_uid(meta: ImageMeta, model_name: str, *, content: str = "colour") -> str:
     """The output SeriesInstanceUID: derived from the source series (else SOP instance) UID and the model.
 
-    Non-DICOM sources (no UIDs) get a fresh random UID.
+    A part of a split source series (``meta.uids.part``, e.g. ``echo 2``) and a
+    ``content`` other than colour (``"confidence"``) each give a series of their
+    own.  Non-DICOM sources (no UIDs) get a fresh random UID.
     """
     from pydicom.uid import generate_uid
 
     key = meta.uids.series or (meta.uids.sop_instances[0] if meta.uids.sop_instances else None)
     if not key:
         return generate_uid()
-    return generate_uid(entropy_srcs=["medcolor-series", key, model_name])
+    extra = ([meta.uids.part] if meta.uids.part else []) + ([content] if content != "colour" else [])
+    return generate_uid(entropy_srcs=["medcolor-series", key, model_name, *extra])
 
 
 def output_instance_uid(series_uid: str, meta: ImageMeta, frame: int | None) -> str:
@@ -103,8 +106,9 @@ def _geometry(ds, meta: ImageMeta, src, frame: int | None) -> None:
     g = meta.geometry
     spacing = g.pixel_spacing
     if spacing is not None and all(v > 0 for v in spacing):
+        # PixelSpacing only: NominalScannedPixelSpacing belongs to scanned film/documents (ConversionType
+        # DF, SD or SI), and these instances are workstation output (WSD)
         ds.PixelSpacing = [f"{v:.10g}" for v in spacing]
-        ds.NominalScannedPixelSpacing = ds.PixelSpacing
     if frame is None or not g.positions or not g.orientation:
         return
     ds.ImagePositionPatient = [f"{v:.10g}" for v in g.positions[frame]]
@@ -173,6 +177,8 @@ def build_dataset(rgb: np.ndarray, meta: ImageMeta, model_name: str, *, series_u
     ds.SeriesInstanceUID = series_uid
     ds.SeriesNumber = int(src.get("SeriesNumber", 0) or 0) + 9000 if src is not None else 9000
     source_description = str(src.get("SeriesDescription", "") or "") if src is not None else ""
+    if meta.uids.part:
+        source_description = f"{source_description} [{meta.uids.part}]".strip()
     description = f"colorized by medcolor ({model_name})" + (f": {source_description}" if source_description else "")
     ds.SeriesDescription = description[:64]
     series_date = src.get("SeriesDate") if src is not None else None

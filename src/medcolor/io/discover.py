@@ -2,10 +2,15 @@
 
 * A file is taken as given (even with an unsupported extension, so that the
   caller reports it as a bad input); its output stem is its name without the
-  extension (``.nii.gz`` counts as one extension): ``RG1_UNCI.dcm`` -> ``RG1_UNCI``.
+  extension (``.nii.gz`` counts as one extension): ``RG1_UNCI.dcm`` -> ``RG1_UNCI``;
+  an all-digit "extension" is part of a UID or a number, not a type, and is kept
+  (``CT.1.2.840.5`` -> ``CT.1.2.840.5``, ``IM.0001`` -> ``IM.0001``).
 * A folder is searched recursively for files with a supported extension, plus
-  extension-less files that are DICOM by content (PACS exports often have no
-  suffix).  Hidden files and folders are skipped.  Stems keep the sub-folders
+  files that are DICOM by content whatever their name: extension-less files, and
+  names such as ``CT.1.2.826.0.1...`` that dcmtk's storescp/getscu write, found
+  by the ``DICM`` preamble (132 bytes read, never more, from a file of unknown
+  type; one that cannot be read is left out silently, as any other file of
+  another type).  Hidden files and folders are skipped.  Stems keep the sub-folders
   relative to the given folder: ``data/`` + ``data/ct/a.dcm`` -> ``ct/a``.
 * A glob (``*``, ``?``, ``[``; ``**`` recurses) keeps the sub-folders below its
   fixed leading part: ``data/**/*.dcm`` -> ``ct/a`` for ``data/ct/a.dcm``.
@@ -35,7 +40,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from ..errors import InputError
-from .formats import SUPPORTED_EXTENSIONS, detect_format, extension_of
+from .formats import SUPPORTED_EXTENSIONS, detect_format, extension_of, has_dicm_preamble
 
 __all__ = ["discover", "output_stem", "InputFile", "Skipped", "Discovery", "SLICE_SUFFIX"]
 
@@ -83,10 +88,10 @@ class Discovery:
 
 
 def output_stem(path: str | Path) -> str:
-    """File name without its extension (``scan.nii.gz`` -> ``scan``)."""
+    """File name without its extension (``scan.nii.gz`` -> ``scan``; ``CT.1.2.3`` stays whole)."""
     name = Path(path).name
     ext = extension_of(name)
-    return name[: len(name) - len(ext)] if ext else name
+    return name[: len(name) - len(ext)] if ext and not ext[1:].isdigit() else name
 
 
 def _kind(mode: int) -> str:
@@ -134,10 +139,10 @@ class _Walker:
         return True
 
     def wanted(self, path: Path) -> bool:
-        """Supported extension, or no extension and DICOM by content (opened only if regular)."""
+        """Supported extension, or no extension and DICOM by content, or the DICOM preamble whatever the name."""
         ext = extension_of(path)
         if ext not in SUPPORTED_EXTENSIONS and ext != "":
-            return False
+            return has_dicm_preamble(path)  # dcmtk's CT.1.2.826..., SC.1.2...; other files silently left out
         if not self.regular(path, explicit=False):
             return False
         return ext != "" or detect_format(path) == "dicom"

@@ -17,7 +17,7 @@ from ..limits import DEFAULT_LIMITS
 
 __all__ = ["SUPPORTED", "SUPPORTED_EXTENSIONS", "RASTER_EXTENSIONS", "WRITE_FORMATS", "DEFAULT_MAX_PIXELS",
            "OutputExistsError",
-           "detect_format", "extension_of", "format_of_extension", "supported_list"]
+           "detect_format", "has_dicm_preamble", "extension_of", "format_of_extension", "supported_list"]
 
 #: Default limit on pixels per frame (H * W), ``medcolor.limits.Limits().max_frame_pixels``;
 #: larger images are refused before decoding.
@@ -103,6 +103,25 @@ def _is_bare_dicom(head: bytes) -> bool:
         return True
     length = struct.unpack("<I", head[4:8])[0]  # implicit VR: a plausible value length
     return length < 1 << 16
+
+
+def has_dicm_preamble(path: str | Path) -> bool:
+    """True when ``path`` is a regular file holding the DICOM preamble (``DICM`` at byte 128).
+
+    Reads at most 132 bytes, whatever the file; never opens anything but a regular file (a FIFO
+    would block) and answers False for anything it cannot read.
+    """
+    import os
+    import stat
+
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return False
+        with open(path, "rb") as f:
+            head = f.read(132)
+    except OSError:
+        return False
+    return len(head) == 132 and head[128:132] == b"DICM"
 
 
 def _gunzip_head(data: bytes) -> bytes:

@@ -27,7 +27,7 @@ from .meta import ImageMeta
 from .source import ArraySource
 from .windowing import display_values
 
-__all__ = ["open_image_file", "read_image", "read_tiff", "write_image", "encode_png", "ZLIB_LEVEL"]
+__all__ = ["open_image_file", "read_tiff", "write_image", "encode_png", "ZLIB_LEVEL"]
 
 #: Deflate level for PNG and TIFF output.  Level 1 encodes much faster than Pillow's
 #: default 6 for somewhat larger files; benchmarks/bench_io.py times the level-1 write
@@ -104,18 +104,6 @@ def _probe(path, fmt: str) -> tuple[int, int, int, int]:
     except (OSError, SyntaxError, ValueError) as exc:
         raise InputError(path, f"corrupt or truncated {fmt.upper()} file ({exc})") from None
 
-
-def read_image(path: str | Path, *, window=None, max_pixels: int | None = None, fmt: str = "png",
-               limits: Limits | None = None) -> tuple[np.ndarray, ImageMeta]:
-    """Read a PNG/JPEG/BMP (Pillow) or TIFF (tifffile) file -> ``((F, H, W) float32 in [0, 1], meta)``.
-
-    ``window`` is an already-parsed ``(center, width)`` or None.
-    """
-    limits = limits or DEFAULT_LIMITS
-    if max_pixels is not None:
-        limits = limits.replace(max_frame_pixels=max_pixels)
-    src = open_image_file(path, window=window, limits=limits, fmt=fmt)
-    return src.read(), src.meta
 
 
 def _read_pillow(path, *, window, fmt, meta: ImageMeta) -> tuple[np.ndarray, ImageMeta]:

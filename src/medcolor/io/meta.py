@@ -28,8 +28,9 @@ __all__ = ["Geometry", "SourceUIDs", "ImageMeta", "series_affine"]
 class Geometry:
     """Where the frames are in space (all optional: plain images have none).
 
+    The frames' shape has one home, :attr:`ImageMeta.shape`.
+
     Attributes:
-        shape: ``(F, H, W)`` display frames.
         pixel_spacing: ``(row spacing, column spacing)`` in mm (DICOM PixelSpacing order).
         slice_spacing: distance between consecutive frames' centres in mm (None for one frame).
         slice_thickness: the source's SliceThickness in mm.
@@ -40,7 +41,6 @@ class Geometry:
         volume_shape: the stored NIfTI shape (2-D or 3-D), when the source is NIfTI.
     """
 
-    shape: tuple[int, int, int]
     pixel_spacing: tuple[float, float] | None = None
     slice_spacing: float | None = None
     slice_thickness: float | None = None
@@ -57,6 +57,8 @@ class SourceUIDs:
 
     ``sop_instances`` and ``instance_numbers`` have one entry per frame for a
     series (one file per frame) and one entry for a single or multi-frame file.
+    ``part`` names the part of a source series split by what tells its images
+    apart (``"echo 2"``, see :mod:`medcolor.io.grouping`); None for a whole series.
     """
 
     study: str | None = None
@@ -66,6 +68,7 @@ class SourceUIDs:
     sop_instances: list[str] = field(default_factory=list)
     instance_numbers: list[int | None] = field(default_factory=list)
     series_number: int | None = None
+    part: str | None = None
 
 
 @dataclass
@@ -118,7 +121,7 @@ class ImageMeta:
 
     def __post_init__(self) -> None:
         if self.geometry is None:
-            self.geometry = Geometry(shape=self.shape)
+            self.geometry = Geometry()
         if not self.source_paths:
             self.source_paths = [self.path]
 
@@ -138,13 +141,14 @@ class ImageMeta:
         return self.geometry.affine
 
     def set_shape(self, shape: tuple[int, int, int]) -> None:
-        """Record ``(F, H, W)`` in both the meta and its geometry."""
+        """Record ``(F, H, W)`` (known once a source decoded whole has been decoded)."""
         self.shape = tuple(int(n) for n in shape)
-        self.geometry.shape = self.shape
 
     def warn(self, message: str, *, path: str | None = None) -> None:
-        """One-line ``warnings.warn`` naming the file; also kept in :attr:`warnings`."""
+        """One-line ``warnings.warn`` naming the file, once per message; also kept in :attr:`warnings`."""
         text = f"{path or self.path}: {message}"
+        if text in self.warnings:
+            return
         self.warnings.append(text)
         warnings.warn(text, UserWarning, stacklevel=3)
 

@@ -42,7 +42,7 @@ from .common import color_to_gray
 from .meta import Geometry, ImageMeta
 from .source import ImageSource
 
-__all__ = ["read_nifti", "open_nifti", "NiftiSource", "NiftiWriter", "write_nifti", "to_display_slices", "from_display_slices",
+__all__ = ["open_nifti", "NiftiSource", "NiftiWriter", "write_nifti", "to_display_slices", "from_display_slices",
            "RGB24"]
 
 #: nibabel's structured dtype for NIFTI_TYPE_RGB24.
@@ -121,7 +121,7 @@ class NiftiSource(ImageSource):
                          hu_available=not self._rgb, hu_assumed=not self._rgb, header=header)
         zooms = tuple(float(z) for z in header.get_zooms()[:3]) + (1.0,) * (3 - min(3, len(shape)))
         plane = [z for k, z in enumerate(zooms[:3]) if k != axis]
-        meta.geometry = Geometry(shape=meta.shape, pixel_spacing=(plane[1], plane[0]), slice_spacing=zooms[axis],
+        meta.geometry = Geometry(pixel_spacing=(plane[1], plane[0]), slice_spacing=zooms[axis],
                                  affine=np.asarray(affine, dtype=np.float64), axis=axis, volume_shape=shape)
         super().__init__(meta, window=window)
         self.path, self._header = path, header
@@ -228,15 +228,6 @@ def open_nifti(path: str | Path, *, window=None, axis: int | None = None, limits
     """Open a 2-D or 3-D NIfTI (header only; the limits are checked here) -> :class:`NiftiSource`."""
     return NiftiSource(Path(path), window=window, axis=axis, limits=limits or DEFAULT_LIMITS)
 
-
-def read_nifti(path: str | Path, *, window=None, axis: int | None = None, max_pixels: int | None = None,
-               limits: Limits | None = None) -> tuple[np.ndarray, ImageMeta]:
-    """Read a 2-D or 3-D NIfTI -> ``((F, H, W) float32 display values in [0, 1], meta)``."""
-    limits = limits or DEFAULT_LIMITS
-    if max_pixels is not None:
-        limits = limits.replace(max_frame_pixels=max_pixels)
-    with open_nifti(path, window=window, axis=axis, limits=limits) as src:
-        return src.read(), src.meta
 
 
 class NiftiWriter:

@@ -71,6 +71,13 @@ def open_image(unit, *, window=None, axis: int | None = None, limits: Limits | N
     limits = limits or DEFAULT_LIMITS
     if max_pixels is not None:
         limits = limits.replace(max_frame_pixels=max_pixels)
+    if isinstance(unit, DicomSeries) and len(unit) == 1:  # one file left (copies of it dropped): a file
+        src = open_image(unit.path, window=window, axis=axis, limits=limits)
+        src.meta.uids.part = unit.part
+        for note in unit.notes:
+            name, _, text = note.partition(": ")
+            src.meta.warn(text, path=name)
+        return src
     if isinstance(unit, DicomSeries):
         from .series import open_series
 

@@ -1,9 +1,9 @@
-"""DICOM series: the files of one SeriesInstanceUID read as one volume.
+"""DICOM series: the files of one SeriesInstanceUID (a :class:`DicomSeries`) read as one volume.
 
-:func:`group_inputs` turns a list of input files into *units*: each single-frame
-DICOM file that belongs to a series with other files among the inputs joins
-its :class:`DicomSeries`; everything else (other images, NIfTI, multi-frame
-DICOM, a lone DICOM slice, unreadable files) stays a path of its own.
+:func:`~medcolor.io.grouping.group_inputs` turns a list of input files into
+*units*: the single-frame DICOM files of one series (left-out copies, truncated
+files and several images per position dealt with there), and everything else
+as a path of its own.
 
 A series is ordered as MONAI's ``PydicomReader`` and dicom2nifti do: along the
 slice normal (the cross product of the ImageOrientationPatient row and column
@@ -13,24 +13,21 @@ ImageOrientationPatient and PixelSpacing.  Inconsistent series are refused or
 flagged, naming the first file:
 
 * mixed orientations, frame sizes or colour models, or two files at one
-  position: :class:`~medcolor.errors.InputError`;
+  position that nothing tells apart: :class:`~medcolor.errors.InputError`
+  (naming the files at the first shared position);
 * uneven slice spacing (missing slices) or mixed pixel spacing: a warning.
 """
 from __future__ import annotations
 
-import struct
-import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
 from ..errors import InputError
 from ..limits import DEFAULT_LIMITS, Limits
 from .dicom import DicomDisplay, DicomPixels
-from .dicom_header import dicom_uids, error_reason, file_window, float_values
-from .formats import detect_format
+from .dicom_header import FileWarnings, dicom_uids, error_reason, file_window, float_values, read_header
+from .grouping import DicomSeries, group_inputs, same_position
 from .meta import Geometry, ImageMeta, series_affine
 from .source import ImageSource
 
@@ -38,62 +35,6 @@ __all__ = ["DicomSeries", "group_inputs", "open_series", "SeriesSource"]
 
 _ORIENTATION_TOL = 1e-3  # direction cosines
 _GAP_TOL = 0.2  # relative deviation from the median slice spacing that counts as uneven
-
-
-@dataclass
-class DicomSeries:
-    """The files of one DICOM series, an input unit of its own.
-
-    Attributes:
-        uid: SeriesInstanceUID.
-        paths: the files, in the order :func:`group_inputs` found them (sorted on opening).
-        headers: their pydicom headers (no pixel data), same order as ``paths``.
-    """
-
-    uid: str
-    paths: list[Path]
-    headers: list = field(default_factory=list, repr=False)
-
-    @property
-    def path(self) -> Path:
-        """The first file (names the unit in messages)."""
-        return self.paths[0]
-
-    def __len__(self) -> int:
-        return len(self.paths)
-
-
-def _header(path: Path):
-    import pydicom
-    from pydicom.errors import InvalidDicomError
-
-    try:
-        return pydicom.dcmread(path, force=True, stop_before_pixels=True)
-    except (InvalidDicomError, OSError, EOFError, ValueError, KeyError, TypeError, struct.error, zlib.error):
-        return None  # read again (and reported) as a file of its own
-
-
-def group_inputs(paths) -> list:
-    """Group input files into units: ``[Path | DicomSeries, ...]`` in the order of their first file.
-
-    Only single-frame DICOM files whose SeriesInstanceUID is shared by at least
-    two inputs are grouped; every other input is returned as its ``Path``.
-    """
-    paths = [Path(p) for p in paths]
-    units: list = []
-    by_uid: dict[str, DicomSeries] = {}
-    for path in paths:
-        ds = _header(path) if path.is_file() and detect_format(path) == "dicom" else None
-        uid = str(ds.get("SeriesInstanceUID", "") or "") if ds is not None else ""
-        if not uid or int(ds.get("NumberOfFrames", 1) or 1) > 1:
-            units.append(path)
-            continue
-        if uid not in by_uid:
-            by_uid[uid] = DicomSeries(uid=uid, paths=[], headers=[])
-            units.append(by_uid[uid])
-        by_uid[uid].paths.append(path)
-        by_uid[uid].headers.append(ds)
-    return [u.paths[0] if isinstance(u, DicomSeries) and len(u) == 1 else u for u in units]
 
 
 def _order(series: DicomSeries) -> tuple[list[int], dict]:
@@ -121,10 +62,14 @@ def _order(series: DicomSeries) -> tuple[list[int], dict]:
         order = sorted(range(len(heads)), key=lambda i: (depth[i], i))
         steps = np.diff(depth[order])
         if steps.size and np.min(steps) < 1e-4:
-            dup = sum(int(s < 1e-4) for s in steps)
+            shared = same_position(heads)
+            dup = sum(len(g) - 1 for g in shared)
+            names = ", ".join(str(series.paths[i]) for i in shared[0])
             raise InputError(first, f"DICOM series {series.uid} has {dup} file(s) at an ImagePositionPatient "
-                                    "already taken (several images per position, e.g. echoes or phases); "
-                                    "split it first")
+                                    f"already taken, and nothing tells them apart (echo, temporal position, "
+                                    f"trigger time, acquisition); at {positions[shared[0][0]]}: {names}"
+                                    + (f" and {len(shared) - 1} more position(s)" if len(shared) > 1 else "")
+                                    + "; split it first")
         facts.update(orientation=tuple(ref), positions=[positions[i] for i in order], steps=steps)
         return order, facts
     if all(n not in (None, "") for n in numbers):
@@ -137,11 +82,11 @@ class SeriesSource(DicomDisplay, ImageSource):
     """A DICOM series, decoded one file (frame) at a time in slice order."""
 
     def __init__(self, series: DicomSeries, *, window=None, limits: Limits = DEFAULT_LIMITS) -> None:
-        if not series.headers:
-            series.headers = [_header(p) for p in series.paths]
-        bad = [p for p, h in zip(series.paths, series.headers) if h is None]
-        if bad:
-            raise InputError(bad[0], "corrupt or truncated DICOM file in a series")
+        if not series.headers:  # a DicomSeries made by hand: every file must be complete
+            for path in series.paths:
+                caught = FileWarnings(path)
+                series.headers.append(read_header(path, caught=caught))
+                series.notes.extend(f"{path}: {m}" for m in caught.messages)
         order, facts = _order(series)
         self.paths = [series.paths[i] for i in order]
         self.headers = [series.headers[i] for i in order]
@@ -156,12 +101,16 @@ class SeriesSource(DicomDisplay, ImageSource):
         uids.sop_instances = [str(h.get("SOPInstanceUID", "") or "") for h in self.headers]
         uids.instance_numbers = [int(h.InstanceNumber) if h.get("InstanceNumber") not in (None, "") else None
                                  for h in self.headers]
+        uids.part = series.part
         meta = ImageMeta(path=str(self.paths[0]), format="dicom", kind="series", shape=(n, rows, cols),
                          bits=px.bits, modality=modality, hu_available=modality == "CT" and not px.colour,
                          photometric=px.photometric, uids=uids, dataset=first,
                          source_paths=[str(p) for p in self.paths])
         meta.geometry = self._geometry(meta, facts)
         super().__init__(meta, window=window)
+        for note in series.notes:  # left-out copies, the split, pydicom's warnings: each names its file
+            name, _, text = note.partition(": ")
+            meta.warn(text, path=name)
         if facts.get("unordered"):
             meta.warn(f"series of {n} files without ImagePositionPatient or InstanceNumber: ordered by file name")
         if px.colour:
@@ -175,7 +124,7 @@ class SeriesSource(DicomDisplay, ImageSource):
             meta.warn(f"series mixes pixel spacings {sorted(s for s in spacings if s)}; the first is used")
             spacing = float_values(self.headers[0].get("PixelSpacing") or (), 2)
         thickness = self.headers[0].get("SliceThickness")
-        geometry = Geometry(shape=meta.shape, pixel_spacing=spacing, orientation=facts["orientation"],
+        geometry = Geometry(pixel_spacing=spacing, orientation=facts["orientation"],
                             positions=facts["positions"],
                             slice_thickness=float(thickness) if thickness not in (None, "") else None)
         steps = facts.get("steps")
@@ -207,12 +156,16 @@ class SeriesSource(DicomDisplay, ImageSource):
 
         for k in indices:
             path, px = self.paths[k], self.pixels[k]
+            caught = FileWarnings(path)  # the decoders' warnings, once each, naming the file
             try:
-                stored = pixel_array(path, transfer_syntax_uid=px.ds.file_meta.TransferSyntaxUID
-                                     if "TransferSyntaxUID" in getattr(px.ds, "file_meta", {}) else
-                                     "1.2.840.10008.1.2")
+                with caught:
+                    stored = pixel_array(path, transfer_syntax_uid=px.ds.file_meta.TransferSyntaxUID
+                                         if "TransferSyntaxUID" in getattr(px.ds, "file_meta", {}) else
+                                         "1.2.840.10008.1.2")
             except Exception as exc:  # each decoder plugin raises its own types (ValueError, RuntimeError ...)
                 raise InputError(path, f"cannot decode DICOM pixel data ({error_reason(exc)})") from None
+            for message in caught.messages:
+                self.meta.warn(message, path=str(path))
             if stored.shape[:2] != self.meta.shape[1:]:
                 raise InputError(path, f"decoded frame {stored.shape[:2]} does not match the series "
                                        f"{self.meta.shape[1:]}")

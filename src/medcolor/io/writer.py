@@ -267,8 +267,7 @@ def write(path: str | Path, rgb: np.ndarray, meta: ImageMeta | None = None, *, f
     fmt = format_for_path(path, fmt)
     if tuple(meta.shape) != tuple(rgb.shape[:3]) and fmt in ("png", "tiff", "jpg") and rgb.shape[0] == 1:
         # one frame of a stack written on its own: the raster formats keep no geometry
-        meta = dataclasses.replace(meta, shape=tuple(rgb.shape[:3]),
-                                   geometry=dataclasses.replace(meta.geometry, shape=tuple(rgb.shape[:3])))
+        meta = dataclasses.replace(meta, shape=tuple(rgb.shape[:3]))
     elif tuple(meta.shape) != tuple(rgb.shape[:3]):
         raise MedcolorError(f"{path}: {rgb.shape[0]} frames of {rgb.shape[2]}x{rgb.shape[1]} do not match the "
                             f"source's {meta.frames} of {meta.shape[2]}x{meta.shape[1]}")
