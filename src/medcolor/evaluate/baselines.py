@@ -110,31 +110,35 @@ def closest_references(samples: list[Sample]) -> dict[str, Sample]:
 
 
 @dataclass
-class WelshTransfer:
-    """Welsh et al. 2002 colour transfer from the closest other ground truth."""
+class _ReferenceTransfer:
+    """A classic colour transfer from the closest other ground truth (``references`` by sample name)."""
 
     references: dict[str, Sample]
-    name: str = "welsh"
+    function = ""  # the medcolor.classic function
+    source = "gray"  # the Sample field it transfers onto
 
     def __post_init__(self) -> None:
-        self._fn = _classic("welsh_transfer")
+        self._fn = _classic(self.function)
 
     def __call__(self, sample: Sample) -> np.ndarray:
-        return self._fn(sample.gray, self.references[sample.name].gt)
+        return self._fn(getattr(sample, self.source), self.references[sample.name].gt)
 
 
 @dataclass
-class ReinhardTransfer:
+class WelshTransfer(_ReferenceTransfer):
+    """Welsh et al. 2002 colour transfer from the closest other ground truth."""
+
+    name: str = "welsh"
+    function = "welsh_transfer"
+
+
+@dataclass
+class ReinhardTransfer(_ReferenceTransfer):
     """Reinhard et al. 2001 statistics transfer; source = the gray input as RGB."""
 
-    references: dict[str, Sample]
     name: str = "reinhard"
-
-    def __post_init__(self) -> None:
-        self._fn = _classic("reinhard_transfer")
-
-    def __call__(self, sample: Sample) -> np.ndarray:
-        return self._fn(sample.gray_rgb, self.references[sample.name].gt)
+    function = "reinhard_transfer"
+    source = "gray_rgb"
 
 
 @dataclass
