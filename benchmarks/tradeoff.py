@@ -7,8 +7,11 @@ protocol (:mod:`medcolor.evaluate.protocol`, :func:`medcolor.evaluate.metrics.co
   mean with temperature T; where the model is sure the distribution is peaked
   and the colour stays vivid whatever T, where it is unsure lower T picks a mode
   and T = 1 averages the modes towards gray;
-* **uniform factor** (the same for every pixel): the model's a*b* at its card's T,
-  multiplied by a constant s.
+* **confidence power** (per pixel, from the predicted distribution): chroma x
+  confidence ** p, confidence = 1 - normalised entropy of the distribution
+  (:func:`medcolor.models.ab_bins.decode`); colour is held back where the model is unsure;
+* **uniform factor** (the same for every pixel): the model's a*b* with its card's
+  decoding, multiplied by a constant s.
 
     python benchmarks/tradeoff.py --model default --data ../shared/data/photos/val_xsource \\
         --limit 24 --out docs/figures/tradeoff.png
@@ -25,6 +28,7 @@ import numpy as np
 import torch
 
 FACTORS = (0.4, 0.55, 0.7, 0.85, 1.0)
+POWERS = (0.0, 0.25, 0.5, 0.75, 1.0)
 
 
 def _score(samples, predict) -> dict[str, float]:
@@ -44,16 +48,17 @@ def main() -> int:
 
     from medcolor.color import gray_to_lightness
     from medcolor.evaluate.protocol import load_ground_truth
+    from medcolor.models.ab_bins import BinClassifier
     from medcolor.pipeline import model_working_size, predict_ab
     from medcolor.recombine import recombine
     from medcolor.train.validate import TEMPERATURES
     from medcolor.weights import load_model
 
     net = load_model(args.model)
-    if not hasattr(net, "T"):
+    if not isinstance(net, BinClassifier):
         print(f"{args.model}: not a distribution model (no decoding temperature)", file=sys.stderr)
         return 2
-    size, card_t = model_working_size(net), float(net.T)
+    size, card_t, card_p = model_working_size(net), float(net.T), float(net.confidence_power)
     samples = load_ground_truth(args.data, limit=args.limit).samples
 
     def predictor(scale: float):
@@ -64,14 +69,20 @@ def main() -> int:
 
     zero = _score(samples, predictor(0.0))
     rows = []
+    net.confidence_power = 0.0
     for t in TEMPERATURES:
         net.T = t
         rows.append(("temperature", t, _score(samples, predictor(1.0))))
     net.T = card_t
+    for p in POWERS:
+        net.confidence_power = p
+        rows.append(("confidence power", p, _score(samples, predictor(1.0))))
+    net.confidence_power = card_p
     for s in FACTORS:
         rows.append(("uniform factor", s, _score(samples, predictor(s))))
 
-    print(f"{args.model} on {args.data.name} (first {len(samples)} images); card temperature T = {card_t}; "
+    print(f"{args.model} on {args.data.name} (first {len(samples)} images); card decoding "
+          f"T = {card_t}, confidence power {card_p}; "
           f"zero chroma ΔE2000 {zero['deltae2000']:.2f}, PSNR {zero['psnr']:.2f} dB\n")
     print("| knob | value | ΔE2000 | × zero chroma | PSNR dB | colourfulness ratio |")
     print("|---|---:|---:|---:|---:|---:|")
@@ -85,7 +96,7 @@ def main() -> int:
         import matplotlib.pyplot as plt
 
         fig, ax = plt.subplots(figsize=(5.5, 4))
-        for kind, marker in (("temperature", "o-"), ("uniform factor", "s--")):
+        for kind, marker in (("temperature", "o-"), ("confidence power", "^-"), ("uniform factor", "s--")):
             pts = [(m["colorfulness_ratio"], m["deltae2000"], v) for k, v, m in rows if k == kind]
             ax.plot([p[0] for p in pts], [p[1] for p in pts], marker, label=kind)
             for x, y, v in pts:

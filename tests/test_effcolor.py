@@ -38,10 +38,13 @@ def test_gray_is_fed_as_the_srgb_gray_of_that_lightness(net):
 
 
 def test_decoding_is_the_annealed_mean(net):
-    from medcolor.models.effcolor import _decode
-
     logits = torch.randn(2, net.num_bins, 5, 7)
-    assert torch.allclose(_decode(logits, net.bins, 0.4), annealed_mean(logits, net.bins, 0.4), atol=1e-4)
+    p = torch.softmax(logits / 0.4, dim=1)
+    reference = torch.einsum("bqhw,qc->bchw", p, net.bins)
+    assert torch.allclose(annealed_mean(logits, net.bins, 0.4), reference, atol=1e-4)
+    net.T, net.confidence_power = 0.4, 0.0
+    ab, conf = net.decode(logits)
+    assert torch.allclose(ab, reference, atol=1e-4) and conf.shape == (2, 1, 5, 7)
 
 
 def test_empty_hints_equal_no_hints_and_hints_steer(net):
@@ -141,6 +144,7 @@ def test_train_with_hints_run_equals_export_and_matches_evaluate(tmp_path):
     assert card.commands and card.commands[0].startswith("medcolor train --recipe effcolor-photo")
     assert set(card.validation) == {"val"} and set(card.zero_chroma) == {"val"}
     assert card.calibration["T"] == card.kwargs["T"] and len(card.calibration["curve"]) >= 3
+    assert card.calibration["confidence_power"] == card.kwargs["confidence_power"]
     # the trainer's validation and `medcolor evaluate` are one path: the same numbers
     assert main(["evaluate", "--data", str(tmp_path / "val"), "--models", str(run), "--out",
                  str(tmp_path / "report"), "--grid", "0"]) == 0

@@ -109,20 +109,21 @@ def load_file_state(path: str | Path) -> dict[str, torch.Tensor]:
     return load_file(str(path), device="cpu")
 
 
-def load_weights_into(model: nn.Module, spec: str | os.PathLike) -> ModelCard:
+def load_weights_into(model: nn.Module, spec: str | os.PathLike, allow_missing: bool = False) -> ModelCard:
     """Load the weights saved as ``spec`` into ``model`` (same architecture and arguments).
 
     The one weight loader: :func:`load_model` and fine-tuning (``model.init``) both use it.
     Returns the saved model's card; raises :class:`UnknownModelError` in one line when the
-    file holds another architecture or tensors that do not fit.
+    file holds another architecture or tensors that do not fit.  ``allow_missing`` (fine-tuning
+    only) keeps the initial values of parameters the file lacks, e.g. a module added since.
     """
     path = resolve_model(spec)
     card = ModelCard.from_config(read_config(path))
-    _load_state(model, path, card)
+    _load_state(model, path, card, allow_missing)
     return card
 
 
-def _load_state(model: nn.Module, path: Path, card: ModelCard) -> None:
+def _load_state(model: nn.Module, path: Path, card: ModelCard, allow_missing: bool = False) -> None:
     arch = getattr(model, "medcolor_arch", {}).get("name", card.architecture)
     if arch != card.architecture:
         raise UnknownModelError(f"{path}: holds a {card.architecture!r} model, not {arch!r}")
@@ -131,7 +132,7 @@ def _load_state(model: nn.Module, path: Path, card: ModelCard) -> None:
     except RuntimeError as exc:  # shape mismatch: other arguments than these weights were saved with
         raise UnknownModelError(f"{path}: weights do not match architecture {card.architecture!r}: "
                                 f"{str(exc).splitlines()[-1].strip()}") from None
-    if missing or unexpected:
+    if (missing and not allow_missing) or unexpected:
         raise UnknownModelError(f"{path}: weights do not match architecture {card.architecture!r} "
                                 f"(missing {len(missing)}, unexpected {len(unexpected)} tensors)")
 

@@ -33,7 +33,7 @@ import torch.nn.functional as F
 from ..color import rgb_to_lab_np
 
 __all__ = ["GRID", "REACH", "BinClassifier", "ab_bins", "gamut_ab", "soft_encode", "annealed_mean", "nearest_bin",
-           "ab_histogram", "rebalancing_weights", "downsample_ab"]
+           "ab_histogram", "rebalancing_weights", "downsample_ab", "confidence", "decode"]
 
 GRID = 10.0  # bin spacing in Lab units
 REACH = 13.5  # margin around the sRGB a*b* gamut that reproduces Zhang et al.'s 313 bins
@@ -91,9 +91,44 @@ def soft_encode(ab: torch.Tensor, bins: torch.Tensor, k: int = 5, sigma: float =
 
 
 def annealed_mean(logits: torch.Tensor, bins: torch.Tensor, T: float = 0.38) -> torch.Tensor:
-    """``(B, Q, H, W)`` logits -> ``(B, 2, H, W)`` a*b* in Lab units: mean under softmax(logits / T)."""
-    p = torch.softmax(logits / T, dim=1)
-    return torch.einsum("bqhw,qc->bchw", p, bins.to(p))
+    """``(B, Q, H, W)`` logits -> ``(B, 2, H, W)`` a*b* in Lab units: mean under softmax(logits / T).
+
+    Computed in channels-last order (the softmax over the last axis, then one matrix
+    product with the bins), which avoids layout copies for channels-last models.
+    """
+    p = torch.softmax(logits.permute(0, 2, 3, 1) / T, dim=-1)  # (B, H, W, Q)
+    return (p @ bins.to(p)).permute(0, 3, 1, 2)
+
+
+def confidence(logits: torch.Tensor) -> torch.Tensor:
+    """``(B, Q, H, W)`` logits -> ``(B, 1, H, W)`` confidence in [0, 1]: 1 - H(p) / log Q.
+
+    ``p = softmax(logits)`` is the model's own predicted a*b* distribution (T = 1).
+    1 means all mass on one bin (the model is sure of the colour); 0 means the
+    uniform distribution over all Q bins (the model has no idea).  It measures how
+    spread the prediction is, not whether it is right: a model can be confidently
+    wrong on images unlike its training data.
+    """
+    logp = torch.log_softmax(logits.float().permute(0, 2, 3, 1), dim=-1)  # (B, H, W, Q)
+    entropy = -(logp.exp() * logp).sum(-1, keepdim=True)
+    conf = 1.0 - entropy / float(np.log(logits.shape[1]))
+    return conf.clamp(0.0, 1.0).permute(0, 3, 1, 2)
+
+
+def decode(logits: torch.Tensor, bins: torch.Tensor, T: float, confidence_power: float = 0.0,
+           ) -> tuple[torch.Tensor, torch.Tensor]:
+    """The one decoding policy of the bin classifiers, for training and inference.
+
+    ``(B, Q, h, w)`` logits -> ``(ab (B, 2, h, w) Lab units, conf (B, 1, h, w) in [0, 1])``:
+    the annealed mean at temperature ``T``, its chroma multiplied by
+    ``confidence ** confidence_power`` so that colour is held back where the model is
+    unsure (0 = no shrinkage; 0.5 = the square root; 1 = proportional).
+    """
+    ab = annealed_mean(logits, bins, T)
+    conf = confidence(logits)
+    if confidence_power > 0:
+        ab = ab * conf.to(ab).pow(confidence_power)
+    return ab, conf
 
 
 def nearest_bin(ab: torch.Tensor, bins: torch.Tensor) -> torch.Tensor:
@@ -145,6 +180,14 @@ class BinClassifier:
     :meth:`_init_bins` registers the ``bins`` ``(Q, 2)`` and ``class_weights`` ``(Q,)``
     buffers, so both travel with the weights; the trainer's cross-entropy reads them.
     """
+
+    #: annealed-mean temperature and confidence shrinkage of :func:`decode` (set by calibration)
+    T: float = 1.0
+    confidence_power: float = 0.0
+
+    def decode(self, logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(B, Q, h, w)`` logits -> ``(ab, confidence)`` with this model's policy (:func:`decode`)."""
+        return decode(logits.float(), self.bins, self.T, self.confidence_power)
 
     def _init_bins(self) -> torch.Tensor:
         bins = ab_bins()

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from ..color import AB_SCALE, normalize_l
-from .ab_bins import BinClassifier, annealed_mean
+from .ab_bins import BinClassifier
 from .base import Colorizer, pad_to_multiple
 from .registry import register_model
 
@@ -45,10 +45,10 @@ class ECCV16(BinClassifier, Colorizer):
 
     stride = 8
 
-    def __init__(self, width: int = 512, T: float = 0.38) -> None:
+    def __init__(self, width: int = 512, T: float = 0.38, confidence_power: float = 0.0) -> None:
         super().__init__()
         c1, c2, c3 = width // 8, width // 4, width // 2
-        self.T = float(T)
+        self.T, self.confidence_power = float(T), float(confidence_power)
         bins = self._init_bins()
         self.model1 = _block(1, c1, 2, stride_last=2)  # 1/2
         self.model2 = _block(c1, c2, 2, stride_last=2)  # 1/4
@@ -76,10 +76,10 @@ class ECCV16(BinClassifier, Colorizer):
         return self.logits_normalized(x)[..., : -(-h // 4), : -(-w // 4)]
 
     def forward_normalized(self, x: torch.Tensor) -> torch.Tensor:
-        ab = annealed_mean(self.logits_normalized(x), self.bins, self.T)  # (B, 2, H/4, W/4) Lab units
+        ab = self.decode(self.logits_normalized(x))[0]  # (B, 2, H/4, W/4) Lab units
         return ab / AB_SCALE
 
 
 @register_model(paper="Zhang, Isola & Efros 2016, Colorful Image Colorization (ECCV)")
-def eccv16(width: int = 512, T: float = 0.38) -> ECCV16:
-    return ECCV16(width, T)
+def eccv16(width: int = 512, T: float = 0.38, confidence_power: float = 0.0) -> ECCV16:
+    return ECCV16(width, T, confidence_power)

@@ -61,15 +61,6 @@ class _Up(nn.Module):
         return self.conv(self.reduce(torch.cat([x, skip], dim=1)))
 
 
-def _decode(logits: torch.Tensor, bins: torch.Tensor, T: float) -> torch.Tensor:
-    """Annealed mean of ``(B, Q, h, w)`` logits -> ``(B, 2, h, w)`` a*b*, computed in channels-last order.
-
-    Same result as :func:`~medcolor.models.ab_bins.annealed_mean` without the layout copies.
-    """
-    p = torch.softmax(logits.permute(0, 2, 3, 1) / T, dim=-1)  # (B, h, w, Q)
-    return (p @ bins.to(p)).permute(0, 3, 1, 2)
-
-
 def _pool_hints(hints: torch.Tensor, factor: int | None) -> torch.Tensor:
     """``(B, 3, H, W)`` normalised hints -> mean hinted a*b* per cell and hint density.
 
@@ -85,6 +76,50 @@ def _pool_hints(hints: torch.Tensor, factor: int | None) -> torch.Tensor:
     return torch.cat([ab_sum / density.clamp(min=1e-6), (density > 0).to(hints) + density], dim=1)
 
 
+class _HintDecoder(nn.Module):
+    """The hint path into the decoder (Zhang et al. 2017 feed hints to every decoder stage).
+
+    * At 1/32, 1/16 and 1/8 the pooled hints (mean hinted a*b* per cell and its
+      density) are projected by a bias-free two-layer 1x1 MLP and added to the
+      decoder features: a click reaches the region around it at every scale.
+    * At 1/4, where the bins are predicted, a residual head reads the decoder's
+      features with the hints and adds to the logits, so a click can set its
+      region's colour directly.  Dilated convolutions spread it over about 30 cells.
+
+    Every part is exactly zero without hints (bias-free projections of zero input; the
+    residual head is gated by "this image has hints"), so automatic colorization is
+    unchanged by anything this module learns.  The last layers start at zero.
+    """
+
+    def __init__(self, widths: tuple[int, ...], num_bins: int, hidden: int = 32) -> None:
+        super().__init__()
+        self.inject = nn.ModuleList()
+        for w in widths[:3]:
+            mlp = nn.Sequential(nn.Conv2d(3, hidden, 1, bias=False), nn.ReLU(inplace=True),
+                                nn.Conv2d(hidden, w, 1, bias=False))
+            nn.init.zeros_(mlp[2].weight)
+            self.inject.append(mlp)
+        w4 = widths[3]
+        self.head = nn.Sequential(
+            nn.Conv2d(w4 + 3, w4, 3, padding=1), nn.ReLU(inplace=True),
+            nn.Conv2d(w4, w4, 3, padding=2, dilation=2), nn.ReLU(inplace=True),
+            nn.Conv2d(w4, w4, 3, padding=4, dilation=4), nn.ReLU(inplace=True),
+            nn.Conv2d(w4, w4, 3, padding=8, dilation=8), nn.ReLU(inplace=True),
+            nn.Conv2d(w4, num_bins, 1))
+        nn.init.zeros_(self.head[-1].weight)
+        nn.init.zeros_(self.head[-1].bias)
+
+    def add(self, level: int, x: torch.Tensor, hints: torch.Tensor, factor: int) -> torch.Tensor:
+        """Decoder features ``x`` at 1/``factor`` plus the projected hints pooled to that scale."""
+        return x + self.inject[level](_pool_hints(hints, factor))
+
+    def residual(self, d: torch.Tensor, hints: torch.Tensor) -> torch.Tensor:
+        """``(B, Q, H/4, W/4)`` logit residual from the 1/4 features ``d``; zero for images without hints."""
+        pooled = _pool_hints(hints, 4)
+        gate = (hints[:, 2:].amax(dim=(1, 2, 3)) > 0).to(d)[:, None, None, None]
+        return self.head(torch.cat([d, pooled], dim=1)) * gate
+
+
 class EffColor(BinClassifier, Colorizer):
     """EfficientNet-Lite U-Net colorizer with global context, 313-bin output and learned hints.
 
@@ -93,6 +128,10 @@ class EffColor(BinClassifier, Colorizer):
         widths: decoder channels at 1/32, 1/16, 1/8 and 1/4 resolution.
         T: annealed-mean temperature used to decode the bins (1.0 = the mean of the
             predicted distribution; lower = more vivid).
+        confidence_power: chroma is multiplied by ``confidence ** confidence_power``
+            (:func:`~medcolor.models.ab_bins.decode`): colour is held back where the
+            predicted distribution is spread out; 0 turns it off.
+        hint_decoder: add the hint path into the decoder (:class:`_HintDecoder`).
         rebalance: mixing weight of the uniform prior in the class-rebalancing weights
             (Zhang et al. 2016, eq. 4); 1.0 turns rebalancing off, 0.5 is the paper's.
     """
@@ -101,7 +140,7 @@ class EffColor(BinClassifier, Colorizer):
     accepts_hints = True
 
     def __init__(self, variant: str = "lite0", widths: tuple[int, ...] = (256, 128, 96, 64), T: float = 0.6,
-                 rebalance: float = 1.0) -> None:
+                 rebalance: float = 1.0, confidence_power: float = 0.0, hint_decoder: bool = False) -> None:
         super().__init__()
         import timm
 
@@ -110,6 +149,7 @@ class EffColor(BinClassifier, Colorizer):
         if len(widths) != 4:
             raise ValueError(f"widths must have 4 entries (1/32, 1/16, 1/8, 1/4), got {len(widths)}")
         self.variant, self.T, self.rebalance = variant, float(T), float(rebalance)
+        self.confidence_power = float(confidence_power)
         enc = timm.create_model(f"efficientnet_{variant}", pretrained=False)
         enc.global_pool, enc.classifier = nn.Identity(), nn.Identity()
         self.encoder = enc
@@ -131,6 +171,7 @@ class EffColor(BinClassifier, Colorizer):
         self.up8 = _Up(w16, chans[1], w8)
         self.up4 = _Up(w8, chans[0] + 3, w4)  # + pooled hints at 1/4
         self.head = nn.Conv2d(w4, bins.shape[0], 1)
+        self.hintnet = _HintDecoder(tuple(widths), bins.shape[0]) if hint_decoder else None
         # Depthwise convolutions run about 5x faster on CPU in channels-last layout.
         self.to(memory_format=torch.channels_last)
 
@@ -156,9 +197,14 @@ class EffColor(BinClassifier, Colorizer):
         scale, shift = self.global_mlp(torch.cat([g, hint_stats], dim=1)).chunk(2, dim=1)
         b = self.bottom(s32)
         b = b * (1 + scale[..., None, None]) + shift[..., None, None]
-        d = self.up8(self.up16(b, s16), s8)
+        hn = self.hintnet
+        if hn is None:
+            d = self.up8(self.up16(b, s16), s8)
+        else:
+            d = hn.add(1, self.up16(hn.add(0, b, hints, 32), s16), hints, 16)
+            d = hn.add(2, self.up8(d, s8), hints, 8)
         d = self.up4(d, torch.cat([s4, _pool_hints(hints, 4)], dim=1))  # s4 is exactly 1/4 of the padded input
-        return self.head(d)
+        return self.head(d) if hn is None else self.head(d) + hn.residual(d, hints)
 
     def _prepare(self, L: torch.Tensor, hints: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor, tuple]:
         if L.dim() != 4 or L.shape[1] != 1:
@@ -181,13 +227,17 @@ class EffColor(BinClassifier, Colorizer):
     def forward_normalized(self, x: torch.Tensor) -> torch.Tensor:
         L = (x + 1.0) * 50.0  # the base class's normalised L back to L*
         hints = x.new_zeros(x.shape[0], 3, *x.shape[-2:])
-        return _decode(self.logits_padded(L, hints), self.bins, self.T) / AB_SCALE
+        return self.decode(self.logits_padded(L, hints))[0] / AB_SCALE
+
+    def predict(self, L: torch.Tensor, hints: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(B, 1, H, W)`` L* (+ hints) -> ``(ab (B, 2, H, W) Lab units, confidence (B, 1, H, W) in [0, 1])``."""
+        Lp, hp, (h, w) = self._prepare(L, hints)
+        ab, conf = self.decode(self.logits_padded(Lp, hp))  # (B, 2, H/4, W/4), (B, 1, H/4, W/4)
+        out = F.interpolate(torch.cat([ab, conf], dim=1), size=Lp.shape[-2:], mode="bilinear", align_corners=False)
+        return out[:, :2, :h, :w], out[:, 2:, :h, :w]
 
     def forward(self, L: torch.Tensor, hints: torch.Tensor | None = None) -> torch.Tensor:
-        Lp, hp, (h, w) = self._prepare(L, hints)
-        ab = _decode(self.logits_padded(Lp, hp), self.bins, self.T)  # (B, 2, H/4, W/4) Lab units
-        ab = F.interpolate(ab, size=Lp.shape[-2:], mode="bilinear", align_corners=False)
-        return ab[..., :h, :w]
+        return self.predict(L, hints)[0]
 
 
 def _build(variant: str, pretrained: bool, weights: str | None, **kwargs) -> EffColor:

@@ -15,14 +15,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..color import rgb_to_lab
-from ..models.ab_bins import ab_histogram, annealed_mean, downsample_ab, nearest_bin, rebalancing_weights, soft_encode
+from ..models.ab_bins import ab_histogram, downsample_ab, nearest_bin, rebalancing_weights, soft_encode
 
 __all__ = ["decode_logits", "CETarget", "estimate_class_weights"]
 
 
 def decode_logits(colorizer: nn.Module, logits: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    """``(B, Q, h, w)`` logits -> ``(B, 2, H, W)`` a*b* in Lab units (annealed mean, bilinear upsampling)."""
-    ab = annealed_mean(logits.float(), colorizer.bins, colorizer.T)  # (B, 2, h, w)
+    """``(B, Q, h, w)`` logits -> ``(B, 2, H, W)`` a*b* in Lab units (the model's decoding, bilinear upsampling)."""
+    ab = colorizer.decode(logits)[0]  # (B, 2, h, w)
     return F.interpolate(ab, size=tuple(size), mode="bilinear", align_corners=False)
 
 

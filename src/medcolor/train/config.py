@@ -78,6 +78,13 @@ class DataConfig:
     val_fraction: float = 0.1  # hash split used when no --val folder is given
     val_max_images: int = 64
     workers: int = 2
+    # Composites: with probability composite_p, one cut-out (an RGBA image from the folder `objects`)
+    # is pasted at a random place and scale onto the training crop (more objects and colours per image).
+    objects: Optional[str] = None
+    composite_p: float = 0.0
+    # A crop's short side is at least this many training-crop sides in source pixels (1.0: never upsampled),
+    # so small crop_scale values take many distinct crops of large photos without magnifying them.
+    min_crop_side: float = 0.0
 
 
 @dataclass
@@ -152,6 +159,9 @@ class TrainConfig:
     hints: Optional[HintSampling] = None
     # Short side (pixels) the model colorizes at; null = native size (e.g. 32-px dermoscopy patches).
     working_size: Optional[int] = 256
+    # Names (prefixes) of the only parameters to train, e.g. [hintnet.]; the rest is frozen and kept in
+    # eval mode (batch-norm statistics too). null = train everything.
+    trainable: Optional[list[str]] = None
     val_every: int = 250
     ckpt_every: int = 500
     keep_last: int = 3
@@ -168,6 +178,8 @@ class TrainConfig:
             value = _get(self, key)
             if value is not _ABSENT and value not in choices:
                 raise UsageError(f"config key {key!r} must be one of {', '.join(choices)}, got {value!r}")
+        if self.trainable is not None and not all(isinstance(p, str) and p for p in self.trainable):
+            raise UsageError(f"config key 'trainable' must be a list of parameter-name prefixes, got {self.trainable!r}")
         _check_model(self.model, "model", "colorizer")
         if self.discriminator is not None:
             _check_model(self.discriminator, "discriminator", "discriminator")
@@ -218,6 +230,7 @@ _RULES: tuple[tuple[str, Callable[[Any], bool], str], ...] = tuple((key, *rule) 
     ("data.crop_ratio", ((lambda v: 0 < v[0] <= v[1]), "must satisfy 0 < min <= max")),
     ("data.stain_jitter", _at_least(0)), ("data.gray_threshold", _at_least(0)),
     ("data.val_fraction", _unit(hi_open=True)), ("data.val_max_images", _at_least(1)), ("data.workers", _at_least(0)),
+    ("data.composite_p", _unit()), ("data.min_crop_side", _at_least(0)),
     ("optim.lr", _at_least(0)), ("optim.betas", _BETAS), ("optim.weight_decay", _at_least(0)),
     ("optim.grad_clip", _at_least(0)),
     ("d_optim.lr", _at_least(0)), ("d_optim.betas", _BETAS), ("d_optim.weight_decay", _at_least(0)),

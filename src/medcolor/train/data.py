@@ -29,7 +29,8 @@ from ..io.formats import RASTER_EXTENSIONS
 from .config import DataConfig
 
 __all__ = ["Sample", "ScanResult", "DataSources", "as_list", "scan_folder", "scan_pairs", "scan_sources",
-           "hash_split", "TrainDataset", "StepSampler", "load_val_batch", "random_crop_box", "stain_jitter"]
+           "hash_split", "TrainDataset", "StepSampler", "load_val_batch", "random_crop_box", "stain_jitter",
+           "composite"]
 
 
 @dataclass(frozen=True)
@@ -190,11 +191,17 @@ def scan_sources(cfg: DataConfig, src: DataSources) -> tuple[list[Sample], list[
 
 
 def random_crop_box(width: int, height: int, cfg: DataConfig, rng: np.random.Generator) -> tuple[int, int, int, int]:
-    """(left, top, right, bottom) of a random resized crop, as torchvision's RandomResizedCrop."""
+    """(left, top, right, bottom) of a random resized crop, as torchvision's RandomResizedCrop.
+
+    The crop's area is at least ``(cfg.min_crop_side * cfg.size)**2`` source pixels (when the
+    image has them), so that a small ``crop_scale`` cuts many crops out of a large photo
+    without magnifying a small one.
+    """
     area = width * height
     lo_r, hi_r = math.log(cfg.crop_ratio[0]), math.log(cfg.crop_ratio[1])
+    lo_s = min(max(cfg.crop_scale[0], (cfg.min_crop_side * cfg.size) ** 2 / area), cfg.crop_scale[1])
     for _ in range(10):
-        target = area * rng.uniform(*cfg.crop_scale)
+        target = area * rng.uniform(lo_s, cfg.crop_scale[1])
         ratio = math.exp(rng.uniform(lo_r, hi_r))
         w, h = round(math.sqrt(target * ratio)), round(math.sqrt(target / ratio))
         if 0 < w <= width and 0 < h <= height:
@@ -238,6 +245,9 @@ class TrainDataset(Dataset):
 
     def __init__(self, samples: list[Sample], cfg: DataConfig) -> None:
         self.samples, self.cfg = list(samples), cfg
+        if cfg.composite_p > 0 and not cfg.objects:
+            raise UsageError("config key 'data.composite_p' needs 'data.objects=FOLDER' (RGBA cut-outs)")
+        self.objects = _cutouts(cfg.objects) if cfg.composite_p > 0 else []
 
     def __len__(self) -> int:
         return len(self.samples)
@@ -261,6 +271,8 @@ class TrainDataset(Dataset):
         box = random_crop_box(*full, self.cfg, rng)
         geometry = _Geometry.draw(self.cfg, rng)
         rgb = _load_crop(s.color, box, full, self.cfg.size, "RGB")  # (S, S, 3) uint8
+        if self.objects and s.gray is None and rng.random() < self.cfg.composite_p:
+            rgb = composite(rgb, self.objects[int(rng.integers(len(self.objects)))], rng)
         if self.cfg.stain_jitter > 0:
             rgb = stain_jitter(rgb, self.cfg.stain_jitter, rng)
         out = {"rgb": torch.from_numpy(geometry.apply(rgb)).permute(2, 0, 1)}
@@ -270,6 +282,42 @@ class TrainDataset(Dataset):
             g = _load_crop(s.gray, gbox, gsize, self.cfg.size, "L")  # (S, S) uint8
             out["gray"] = torch.from_numpy(geometry.apply(g))[None]
         return out
+
+
+def _cutouts(folder: str) -> list[str]:
+    """The RGBA images of ``folder`` (cut-outs with transparency), for :func:`composite`."""
+    files = [str(p) for p in _image_files(_check_folder(folder, "objects"))]
+    if not files:
+        raise InputError(Path(folder), "objects folder holds no images")
+    return files
+
+
+def composite(rgb: np.ndarray, cutout: str, rng: np.random.Generator,
+              scale: tuple[float, float] = (0.25, 0.7)) -> np.ndarray:
+    """Paste the cut-out ``cutout`` (RGBA; opaque images are pasted whole) onto ``(S, S, 3)`` uint8 ``rgb``.
+
+    Its long side becomes a random fraction ``scale`` of S, it may be mirrored, and it
+    lands at a random place (it may overhang the border); alpha-blended.
+    """
+    size = rgb.shape[0]
+    with _open_image(cutout) as im:
+        im = im.convert("RGBA")
+        side = max(2, round(size * rng.uniform(*scale)))
+        f = side / max(im.size)
+        im = im.resize((max(1, round(im.size[0] * f)), max(1, round(im.size[1] * f))), Image.BICUBIC)
+        if rng.random() < 0.5:
+            im = im.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+        obj = np.asarray(im, dtype=np.float32)
+    h, w = obj.shape[:2]
+    top, left = int(rng.integers(-h // 4, size - 3 * h // 4 + 1)), int(rng.integers(-w // 4, size - 3 * w // 4 + 1))
+    y0, x0, y1, x1 = max(top, 0), max(left, 0), min(top + h, size), min(left + w, size)
+    if y1 <= y0 or x1 <= x0:
+        return rgb
+    piece = obj[y0 - top:y1 - top, x0 - left:x1 - left]
+    alpha = piece[..., 3:] / 255.0
+    out = rgb.astype(np.float32)
+    out[y0:y1, x0:x1] = alpha * piece[..., :3] + (1.0 - alpha) * out[y0:y1, x0:x1]
+    return (out + 0.5).clip(0, 255).astype(np.uint8)
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from ..errors import InputError, UsageError
 from ..fileio import atomic_write, remove_stale_temps
 from ..hints import sample_counts, simulate_hints
 from ..models import create_model
+from ..models.ab_bins import BinClassifier
 from ..weights import save_model
 from . import checkpoint as ckpt
 from .classification import CETarget, estimate_class_weights
@@ -32,7 +33,7 @@ from .ema import ModelEMA
 from .monitor import Monitor
 from .optim import amp_dtype, build_optimizer, build_scheduler
 from .steps import GeneratorHarness, LossComputer, to_lab_batch
-from .validate import calibrate_temperature, image_grid, load_val_sets, validate, zero_chroma
+from .validate import calibrate_decoding, image_grid, load_val_sets, validate, zero_chroma
 
 __all__ = ["DataSources", "Trainer"]
 
@@ -44,9 +45,25 @@ def init_from_saved(model: torch.nn.Module, spec: str) -> None:
     from ..weights import load_weights_into
 
     try:
-        load_weights_into(model, spec)
+        load_weights_into(model, spec, allow_missing=True)
     except UnknownModelError as exc:
         raise UsageError(f"model.init={spec}: {exc}") from None
+
+
+def freeze_except(model: torch.nn.Module, prefixes: list[str] | None) -> list[torch.nn.Module]:
+    """Freeze every parameter whose name starts with none of ``prefixes``; ``None`` freezes nothing.
+
+    Returns the submodules with nothing left to train (kept in eval mode while training).
+    """
+    if prefixes is None:
+        return []
+    names = [n for n, p in model.named_parameters()]
+    if not any(n.startswith(tuple(prefixes)) for n in names):
+        raise UsageError(f"config key 'trainable': no parameter of {type(model).__name__} starts with "
+                         f"{', '.join(prefixes)}")
+    for n, p in model.named_parameters():
+        p.requires_grad_(n.startswith(tuple(prefixes)))
+    return [m for m in model.modules() if not any(p.requires_grad for p in m.parameters())]
 
 
 class Trainer:
@@ -114,6 +131,7 @@ class Trainer:
             if resume is None:  # fresh run: rebalancing weights from the training crops (resume restores them)
                 weights = estimate_class_weights(self.dataset, self.model, seed=cfg.seed) if info.is_main else None
                 self.model.set_class_weights(broadcast_object(weights, info))
+        self.frozen = freeze_except(self.model, cfg.trainable)
         self.model.to(self.device)
         self.gen = wrap_ddp(GeneratorHarness(self.model, with_logits), info)
         self.disc = None
@@ -125,7 +143,7 @@ class Trainer:
     def _build_optimisation(self) -> None:
         """Optimizers, schedules, AMP and EMA."""
         cfg = self.cfg
-        self.opt_g = build_optimizer(self.model.parameters(), cfg.optim)
+        self.opt_g = build_optimizer([p for p in self.model.parameters() if p.requires_grad], cfg.optim)
         self.sched_g = build_scheduler(self.opt_g, cfg.steps, cfg.schedule)
         self.opt_d = build_optimizer(self.disc.parameters(), cfg.d_optim) if self.disc is not None else None
         self.sched_d = build_scheduler(self.opt_d, cfg.steps, cfg.schedule) if self.opt_d is not None else None
@@ -175,8 +193,8 @@ class Trainer:
         """The model card of the weights exported now (written beside them at every checkpoint)."""
         cfg, net = self.cfg, self.export_model()
         kwargs = {k: v for k, v in net.medcolor_arch["kwargs"].items()}
-        if hasattr(net, "T"):
-            kwargs["T"] = float(net.T)
+        if isinstance(net, BinClassifier):  # the calibrated decoding policy
+            kwargs.update(T=float(net.T), confidence_power=float(net.confidence_power))
         rounded = {s: {k: round(v, 4) for k, v in m.items()} for s, m in self.last_metrics.items()}
         return ModelCard(
             architecture=net.medcolor_arch["name"], kwargs=kwargs, working_size=cfg.working_size,
@@ -229,6 +247,8 @@ class Trainer:
         phase = cfg.phase_at(self.step)
         use_gan = phase.losses.get("gan", 0) > 0
         self.gen.train()
+        for m in self.frozen:  # frozen parts keep their batch-norm statistics
+            m.eval()
         self.opt_g.zero_grad(set_to_none=True)
         if use_gan:
             self.disc.train()
@@ -294,7 +314,7 @@ class Trainer:
     def _optimizer_step(self, opt: torch.optim.Optimizer, params, clip: float) -> None:
         if clip > 0:
             self.scaler.unscale_(opt)
-            torch.nn.utils.clip_grad_norm_(list(params), clip)
+            torch.nn.utils.clip_grad_norm_([p for p in params if p.requires_grad], clip)
         self.scaler.step(opt)
 
     def _validate(self, mon: Monitor) -> dict[str, float]:
@@ -322,15 +342,16 @@ class Trainer:
         return metrics
 
     def _calibrate(self, mon: Monitor) -> None:
-        """Choose the decoding temperature on the first validation set (models with ``T``)."""
+        """Choose the decoding policy on the first validation set (models that predict bins)."""
         net = self.export_model()
-        if not self.info.is_main or not self.val_sets or not hasattr(net, "T"):
+        if not self.info.is_main or not self.val_sets or not isinstance(net, BinClassifier):
             return
         name, samples = next(iter(self.val_sets.items()))
-        self.calibration = dict(calibrate_temperature(net, samples, working_size=self.cfg.working_size,
-                                                      device=self.device), set=name)
+        self.calibration = dict(calibrate_decoding(net, samples, working_size=self.cfg.working_size,
+                                                   device=self.device), set=name)
         mon.record("calibration", self.step, self.calibration)
-        mon.message(f"calibrated the decoding temperature on {name}: T = {self.calibration['T']}")
+        mon.message(f"calibrated the decoding on {name}: T = {self.calibration['T']}, "
+                    f"confidence power = {self.calibration['confidence_power']}")
 
     def run(self, resumed: bool = False) -> dict[str, float]:
         """Train until ``cfg.steps``; returns the last validation metrics (rank 0)."""

@@ -8,11 +8,13 @@ and :func:`~medcolor.evaluate.metrics.compute_all` scores it.  So the trainer
 and ``medcolor evaluate --data SET --models RUN`` report the same numbers for
 the same model and images.
 
-After training, models that decode a predicted distribution (a ``T``
-attribute: the annealed-mean temperature) are *calibrated*: ``T`` is chosen on
-the first validation set as the one with the lowest ΔE2000 among those whose
+After training, models that decode a predicted distribution
+(:class:`~medcolor.models.ab_bins.BinClassifier`) are *calibrated*: their decoding
+policy (the annealed-mean temperature ``T`` and the confidence shrinkage
+``confidence_power``, see :func:`~medcolor.models.ab_bins.decode`) is chosen on the
+first validation set as the pair with the lowest ΔE2000 among those whose
 colourfulness ratio is at least :data:`MIN_COLORFULNESS_RATIO`, and the whole
-curve is recorded in the model's card.
+grid is recorded in the model's card.
 """
 from __future__ import annotations
 
@@ -27,15 +29,17 @@ from ..evaluate.baselines import build_baselines
 from ..evaluate.protocol import Sample, load_files, load_ground_truth, set_names
 from ..evaluate.runner import ModelMethod, mean_metrics, run_methods
 
-__all__ = ["load_val_sets", "validate", "zero_chroma", "calibrate_temperature", "image_grid",
-           "TEMPERATURES", "MIN_COLORFULNESS_RATIO"]
+__all__ = ["load_val_sets", "validate", "zero_chroma", "calibrate_decoding", "image_grid",
+           "TEMPERATURES", "CONFIDENCE_POWERS", "MIN_COLORFULNESS_RATIO"]
 
 # Annealed-mean temperatures tried by the calibration: below 1 sharpens the predicted
 # distribution towards its mode, 1.0 is its mean, above 1 flattens an over-confident
 # distribution so that colour is held back most where the model is least sure.
-TEMPERATURES = (0.4, 0.65, 1.0, 1.5, 2.2, 3.2)
+TEMPERATURES = (0.65, 1.0, 1.5)
+# Confidence shrinkage tried: chroma x confidence ** power (0 = none, 0.5 = square root, 1 = proportional).
+CONFIDENCE_POWERS = (0.0, 0.5, 1.0)
 # The calibration keeps colour at least this vivid relative to the ground truth.
-MIN_COLORFULNESS_RATIO = 0.6
+MIN_COLORFULNESS_RATIO = 0.45
 _PREVIEW = 160  # side of the preview tiles (pixels)
 
 
@@ -91,22 +95,24 @@ def zero_chroma(sets: dict[str, list[Sample]]) -> dict[str, dict[str, float]]:
 
 
 @torch.no_grad()
-def calibrate_temperature(model: nn.Module, samples: list[Sample], *, working_size: int | None,
-                          device: torch.device) -> dict:
-    """Choose the annealed-mean temperature ``model.T`` on ``samples`` (sets it) and return the curve.
+def calibrate_decoding(model: nn.Module, samples: list[Sample], *, working_size: int | None,
+                       device: torch.device) -> dict:
+    """Choose ``model.T`` and ``model.confidence_power`` on ``samples`` (sets them); return the grid.
 
-    Returns ``{"T": chosen, "rule": ..., "curve": [{"T", "deltae2000", "psnr", "colorfulness_ratio"}]}``.
+    Returns ``{"T", "confidence_power", "rule", "curve": [{"T", "confidence_power", "deltae2000", "psnr",
+    "colorfulness_ratio"}]}``.
     """
     curve = []
     for t in TEMPERATURES:
-        model.T = t
-        m = validate(model, {"calibration": samples}, working_size=working_size, device=device)[0]["calibration"]
-        curve.append({"T": t, "deltae2000": round(m["deltae2000"], 3), "psnr": round(m["psnr"], 3),
-                      "colorfulness_ratio": round(m["colorfulness_ratio"], 3)})
+        for power in CONFIDENCE_POWERS:
+            model.T, model.confidence_power = t, power
+            m = validate(model, {"calibration": samples}, working_size=working_size, device=device)[0]["calibration"]
+            curve.append({"T": t, "confidence_power": power, "deltae2000": round(m["deltae2000"], 3),
+                          "psnr": round(m["psnr"], 3), "colorfulness_ratio": round(m["colorfulness_ratio"], 3)})
     vivid = [c for c in curve if c["colorfulness_ratio"] >= MIN_COLORFULNESS_RATIO]
     best = min(vivid or curve, key=lambda c: c["deltae2000"])
-    model.T = best["T"]
-    return {"T": model.T, "curve": curve,
+    model.T, model.confidence_power = best["T"], best["confidence_power"]
+    return {"T": model.T, "confidence_power": model.confidence_power, "curve": curve,
             "rule": f"lowest deltaE2000 with colourfulness ratio >= {MIN_COLORFULNESS_RATIO}"}
 
 

@@ -1,0 +1,141 @@
+"""The decoding policy of bin classifiers (confidence, shrinkage), the hint path into the decoder, and the
+training options that widen the photo data (composites, crops at native scale, frozen parts)."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from medcolor.errors import UsageError
+from medcolor.models import create_model
+from medcolor.models.ab_bins import ab_bins, annealed_mean, confidence, decode
+from medcolor.train.config import load_config
+from medcolor.train.data import TrainDataset, composite, random_crop_box, scan_folder
+from medcolor.train.trainer import freeze_except
+
+Q = 313
+SMALL = dict(widths=[32, 24, 16, 16])
+
+
+def test_confidence_reference_values():
+    logits = torch.zeros(1, Q, 2, 2)
+    logits[0, 7, 0, 0] = 1e4  # all mass on one bin: sure
+    conf = confidence(logits)
+    assert conf.shape == (1, 1, 2, 2) and conf.dtype == torch.float32
+    assert conf[0, 0, 0, 0] == pytest.approx(1.0, abs=1e-6)
+    assert conf[0, 0, 1, 1] == pytest.approx(0.0, abs=1e-6)  # uniform over the Q bins
+    two = torch.full((1, Q, 1, 1), -1e4)
+    two[0, :2] = 0.0  # two equally likely bins: H = log 2
+    assert float(confidence(two)) == pytest.approx(1 - math.log(2) / math.log(Q), abs=1e-5)
+
+
+def test_confidence_is_in_range_and_grows_with_sharpness():
+    torch.manual_seed(0)
+    logits = torch.randn(2, Q, 4, 5)
+    c1, c2 = confidence(logits), confidence(3 * logits)
+    assert (c1 >= 0).all() and (c1 <= 1).all() and (c2 > c1).all()
+
+
+def test_confidence_matches_a_float64_reference_and_has_gradients():
+    logits = torch.randn(1, 6, 2, 2, dtype=torch.float64)
+    p = torch.softmax(logits, 1)
+    ref = 1 + (p * p.log()).sum(1, keepdim=True) / math.log(6)
+    assert torch.allclose(confidence(logits).double(), ref, atol=1e-6)
+    x = logits.float().requires_grad_(True)
+    confidence(x).sum().backward()
+    assert torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0
+
+
+def test_decode_shrinks_chroma_by_the_confidence_power():
+    torch.manual_seed(1)
+    bins = ab_bins()
+    logits = torch.randn(1, Q, 3, 3) * 2
+    mean = annealed_mean(logits, bins, 1.0)
+    ab0, conf = decode(logits, bins, 1.0, 0.0)
+    assert torch.allclose(ab0, mean)
+    ab1, _ = decode(logits, bins, 1.0, 1.0)
+    ab_half, _ = decode(logits, bins, 1.0, 0.5)
+    assert torch.allclose(ab1, mean * conf, atol=1e-5)
+    assert torch.allclose(ab_half, mean * conf.sqrt(), atol=1e-5)
+    assert (ab1.norm(dim=1) <= ab_half.norm(dim=1) + 1e-6).all()
+
+
+@pytest.fixture(scope="module")
+def hint_net():
+    torch.manual_seed(0)
+    net = create_model("effcolor_lite0", hint_decoder=True, **SMALL).eval()
+    with torch.no_grad():  # as after training: the zero-initialised last layers are no longer zero
+        for p in net.hintnet.parameters():
+            p.normal_(std=0.3)
+    return net
+
+
+def test_hint_decoder_is_exactly_zero_without_hints(hint_net):
+    plain = create_model("effcolor_lite0", **SMALL)
+    plain.load_state_dict({k: v for k, v in hint_net.state_dict().items() if not k.startswith("hintnet.")})
+    plain.eval()
+    L = torch.rand(2, 1, 64, 96) * 100
+    with torch.no_grad():
+        assert torch.equal(hint_net(L), plain(L))
+        hints = torch.zeros(2, 3, 64, 96)
+        hints[0, 0, 10:15, 10:15], hints[0, 2, 10:15, 10:15] = 50.0, 1.0
+        ab, conf = hint_net.predict(L, hints)
+        base = plain(L)
+    assert (ab[0] - base[0]).abs().max() > 0.01  # the hinted image changes ...
+    assert torch.equal(ab[1], base[1])  # ... the image without hints in the same batch does not
+    assert conf.shape == (2, 1, 64, 96) and (conf >= 0).all() and (conf <= 1).all()
+
+
+def test_freeze_except_trains_only_the_named_parameters():
+    net = create_model("effcolor_lite0", hint_decoder=True, **SMALL)
+    frozen = freeze_except(net, ["hintnet."])
+    trainable = {n for n, p in net.named_parameters() if p.requires_grad}
+    assert trainable and all(n.startswith("hintnet.") for n in trainable)
+    assert net.encoder in frozen and net.hintnet not in frozen
+    with pytest.raises(UsageError, match="trainable"):
+        freeze_except(net, ["nothing."])
+
+
+def test_composite_pastes_the_cutout_with_its_alpha(tmp_path):
+    cut = np.zeros((40, 20, 4), np.uint8)
+    cut[..., 0], cut[10:30, 5:15, 3] = 255, 255  # red, opaque only in the middle
+    Image.fromarray(cut, "RGBA").save(tmp_path / "red.png")
+    base = np.full((64, 64, 3), 40, np.uint8)
+    out = composite(base, str(tmp_path / "red.png"), np.random.default_rng(0), scale=(0.6, 0.6))
+    changed = (out != base).any(-1)
+    assert out.shape == base.shape and out.dtype == np.uint8
+    assert 0 < changed.sum() < 0.25 * 64 * 64  # only the opaque part, not the whole box
+    red = out[changed]
+    assert (red[:, 0] > red[:, 1]).all() and (red[:, 0] > 200).mean() > 0.5  # red, soft only at the edge
+
+
+def test_crops_of_large_images_keep_native_scale():
+    cfg = load_config("effcolor-photo-ft").data
+    rng = np.random.default_rng(0)
+    big = [random_crop_box(3840, 2160, cfg, rng) for _ in range(200)]
+    sides = [min(r - left, b - t) for left, t, r, b in big]
+    assert min(sides) >= 0.75 * cfg.size and min(sides) < 1000  # small parts of a large photo, not magnified
+    small = [random_crop_box(320, 240, cfg, rng) for _ in range(50)]
+    assert min(min(r - left, b - t) for left, t, r, b in small) >= 0.75 * min(240, cfg.size)
+
+
+def test_dataset_composites_from_an_objects_folder(tmp_path):
+    (tmp_path / "photos").mkdir()
+    (tmp_path / "objects").mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(3):
+        Image.fromarray(rng.integers(0, 255, (80, 100, 3), dtype=np.uint8)).save(tmp_path / "photos" / f"p{i}.png")
+    cut = np.zeros((30, 30, 4), np.uint8)
+    cut[..., 2], cut[..., 3] = 255, 255
+    Image.fromarray(cut, "RGBA").save(tmp_path / "objects" / "blue.png")
+    cfg = load_config("effcolor-photo-ft", [f"data.objects={tmp_path / 'objects'}", "data.composite_p=1.0",
+                                            "data.size=48"]).data
+    samples = scan_folder(tmp_path / "photos", cfg.gray_threshold).samples
+    rgb = TrainDataset(samples, cfg)[(0, 123)]["rgb"].permute(1, 2, 0).numpy()
+    blue = (rgb[..., 2] == 255) & (rgb[..., 0] == 0) & (rgb[..., 1] == 0)
+    assert rgb.shape == (48, 48, 3) and blue.sum() > 20
+    with pytest.raises(UsageError, match="data.objects"):
+        TrainDataset(samples, load_config("effcolor-photo-ft", ["data.composite_p=0.5"]).data)
