@@ -8,6 +8,7 @@ import torch
 
 from medcolor.errors import InputError, MedcolorError, UnknownModelError
 from medcolor.models import create_model, list_models, model_entry
+from medcolor.models.base import Colorizer
 from medcolor.models.summary import count_flops, count_params, example_inputs
 from medcolor.weights import load_model, save_model
 
@@ -189,3 +190,60 @@ def test_offline_timm_download_says_how_to_pass_a_file(monkeypatch):
     monkeypatch.setattr(timm, "create_model", offline)
     with pytest.raises(MedcolorError, match="offline, pass a local file.*model.weights="):
         create_model("unet_fusion", pretrained=True)
+
+
+# ------------------------------------------------------------------ capabilities
+def test_capabilities_are_data_on_the_entry_the_card_and_the_model(tmp_path):
+    from medcolor.card import ModelCard
+    from medcolor.models.registry import model_capabilities
+
+    eff = model_entry("effcolor_lite0").capabilities
+    assert eff.hints and eff.bins and eff.confidence and eff.temperature == 0.6
+    fast = model_entry("fastcolor").capabilities
+    assert not (fast.hints or fast.bins or fast.confidence) and fast.temperature is None
+    eccv = model_entry("eccv16").capabilities
+    assert eccv.bins and not eccv.confidence and eccv.temperature == 0.38
+    card = ModelCard(architecture="effcolor_lite0", kwargs={"T": 0.4}, working_size=None)
+    assert card.capabilities.temperature == 0.4 and card.capabilities.working_size is None
+    net = create_model("fastcolor", widths=[8, 8, 8, 8, 8])
+    save_model(net.eval(), tmp_path / "m.safetensors", meta={"working_size": 64})
+    assert model_capabilities(load_model(tmp_path / "m.safetensors")).working_size == 64
+    assert model_capabilities(torch.nn.Conv2d(1, 2, 1)).working_size == 256  # outside the registry: defaults
+
+
+class _Plain(Colorizer):
+    """A colorizer without hint input or confidence."""
+
+    def forward_normalized(self, x):
+        return x.repeat(1, 2, 1, 1)
+
+
+def _plain_factory() -> _Plain:
+    return _Plain()
+
+
+def test_a_wrong_capability_declaration_fails_at_registration():
+    from medcolor.models import registry
+
+    with pytest.raises(ValueError, match="hints=True but its class does not implement it"):
+        registry.register_model(_plain_factory, name="test_plain_with_hints", hints=True)
+    with pytest.raises(ValueError, match="confidence=True"):
+        registry.register_model(_plain_factory, name="test_plain_with_confidence", confidence=True)
+    assert "test_plain_with_hints" not in list_models()
+    # a factory whose class is not annotated is checked when the first model is built
+    registry.register_model(lambda: _Plain(), name="test_plain_unannotated", hints=True)
+    try:
+        with pytest.raises(ValueError, match="hints=True"):
+            create_model("test_plain_unannotated")
+    finally:
+        registry._REGISTRY.pop("test_plain_unannotated")
+
+
+def test_a_malformed_card_is_a_card_error_not_an_unknown_model():
+    from medcolor.card import ModelCard, ModelCardError
+
+    with pytest.raises(ModelCardError, match="working_size"):
+        ModelCard(architecture="fastcolor", working_size=-3)
+    with pytest.raises(ModelCardError, match="no architecture"):
+        ModelCard.from_config({"meta": {}})
+    assert not issubclass(ModelCardError, UnknownModelError)

@@ -20,12 +20,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import MedcolorError
+from .models.registry import DEFAULT_WORKING_SIZE, Capabilities, model_entry
 
 __all__ = ["ModelCard", "ModelCardError", "CARD_VERSION", "DEFAULT_WORKING_SIZE"]
 
 CARD_VERSION = 2
-# Pipeline default for models whose card states no working size.
-DEFAULT_WORKING_SIZE = 256
 
 
 class ModelCardError(MedcolorError, ValueError):
@@ -113,11 +112,9 @@ class ModelCard:
                    **known)
 
     @property
-    def capabilities(self):
+    def capabilities(self) -> Capabilities:
         """What the model can do (:class:`~medcolor.models.registry.Capabilities`): its architecture's
         record with this card's working size and the temperature it was saved with."""
-        from .models.registry import model_entry
-
         caps = model_entry(self.architecture).capabilities.replace(working_size=self.working_size)
         if caps.bins and "T" in self.kwargs:
             caps = caps.replace(temperature=float(self.kwargs["T"]))

@@ -29,8 +29,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .engine import ChromaFrame
-
 __all__ = ["SmoothingSettings", "SliceSmoother", "volume_hook", "VOLUME_KINDS", "FlickerStats",
            "FlickerMeter", "slice_flicker"]
 
@@ -90,8 +88,8 @@ class SliceSmoother:
         """Frames on each side that decide one frame's output."""
         return self.settings.radius
 
-    def push(self, frame: ChromaFrame) -> list[ChromaFrame]:
-        """Take the next frame; return the frames whose window is now complete."""
+    def push(self, frame):
+        """Take the next :class:`~medcolor.engine.ChromaFrame`; return the frames whose window is now complete."""
         L, ab, conf = frame
         if L.dim() != 4 or L.shape[:2] != (1, 1) or ab.dim() != 4 or ab.shape[:2] != (1, 2):
             raise ValueError(f"expected L (1, 1, H, W) and ab (1, 2, h, w), got {tuple(L.shape)}, {tuple(ab.shape)}")
@@ -106,14 +104,14 @@ class SliceSmoother:
         if self._held and tuple(ab.shape) != tuple(self._held[-1][2].shape):
             raise ValueError(f"every frame's ab must have the same shape, got {tuple(ab.shape)} after "
                              f"{tuple(self._held[-1][2].shape)}")
-        self._held.append((L, _lightness_at(L, tuple(ab.shape[-2:])), ab.float()))
+        self._held.append((frame, _lightness_at(L, tuple(ab.shape[-2:])), ab.float()))
         self._pushed += 1
         ready = []
         while self._pushed - self._emitted > self.settings.radius:
             ready.append(self._emit())
         return ready
 
-    def flush(self) -> list[ChromaFrame]:
+    def flush(self) -> list:
         """Return the frames still held (the last ``radius``), then reset for another unit."""
         ready = [self._emit() for _ in range(self._pushed - self._emitted)]
         self._held.clear()
@@ -121,11 +119,11 @@ class SliceSmoother:
         self._with_confidence = None
         return ready
 
-    def _emit(self) -> ChromaFrame:
+    def _emit(self):
         s = self.settings
         first = self._pushed - len(self._held)  # frame index of self._held[0]
         i = self._emitted - first
-        L_k, small_k, ab_k = self._held[i]
+        frame_k, small_k, ab_k = self._held[i]
         num = ab_k.clone()
         den = torch.ones_like(small_k)
         for j in range(max(0, i - s.radius), min(len(self._held), i + s.radius + 1)):
@@ -140,7 +138,7 @@ class SliceSmoother:
         while self._held and (self._pushed - len(self._held)) < self._emitted - s.radius:
             self._held.popleft()  # no later frame's window reaches it
         out = num / den
-        return ChromaFrame(L_k, out[:, :2], out[:, 2:] if self._with_confidence else None)
+        return frame_k._replace(ab=out[:, :2], confidence=out[:, 2:] if self._with_confidence else None)
 
 
 def volume_hook(meta, settings: SmoothingSettings | None = None) -> SliceSmoother | None:

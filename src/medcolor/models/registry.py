@@ -21,11 +21,13 @@ from typing import Callable
 
 from torch import nn
 
-from ..card import DEFAULT_WORKING_SIZE
 from ..errors import UnknownModelError
 
 __all__ = ["register_model", "create_model", "list_models", "model_entry", "ModelEntry", "Capabilities",
-           "model_capabilities", "declare_capabilities"]
+           "model_capabilities", "declare_capabilities", "DEFAULT_WORKING_SIZE"]
+
+#: Working size (short side, pixels) of a model whose card states none.
+DEFAULT_WORKING_SIZE = 256
 
 
 @dataclass(frozen=True)
