@@ -33,7 +33,7 @@ from .ema import ModelEMA
 from .monitor import Monitor
 from .optim import amp_dtype, build_optimizer, build_scheduler
 from .steps import GeneratorHarness, LossComputer, to_lab_batch
-from .validate import calibrate_decoding, image_grid, load_val_sets, validate, zero_chroma
+from .validate import calibrate_decoding, hint_sweep, image_grid, load_val_sets, validate, zero_chroma
 
 __all__ = ["DataSources", "Trainer"]
 
@@ -349,6 +349,10 @@ class Trainer:
         name, samples = next(iter(self.val_sets.items()))
         self.calibration = dict(calibrate_decoding(net, samples, working_size=self.cfg.working_size,
                                                    device=self.device), set=name)
+        if self.cfg.hints is not None:  # a hint model: learned hints or Levin refinement by default?
+            self.calibration["hints"] = hint_sweep(net, samples, working_size=self.cfg.working_size,
+                                                   device=self.device, seed=self.cfg.seed)
+            mon.message(f"hint sweep on {name}: default hint method {self.calibration['hints']['method']}")
         mon.record("calibration", self.step, self.calibration)
         mon.message(f"calibrated the decoding on {name}: T = {self.calibration['T']}, "
                     f"confidence power = {self.calibration['confidence_power']}")

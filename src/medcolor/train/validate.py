@@ -29,8 +29,8 @@ from ..evaluate.baselines import build_baselines
 from ..evaluate.protocol import Sample, load_files, load_ground_truth, set_names
 from ..evaluate.runner import ModelMethod, mean_metrics, run_methods
 
-__all__ = ["load_val_sets", "validate", "zero_chroma", "calibrate_decoding", "image_grid",
-           "TEMPERATURES", "CONFIDENCE_POWERS", "MIN_COLORFULNESS_RATIO"]
+__all__ = ["load_val_sets", "validate", "zero_chroma", "calibrate_decoding", "hint_sweep", "image_grid",
+           "TEMPERATURES", "CONFIDENCE_POWERS", "MIN_COLORFULNESS_RATIO", "HINT_POINTS"]
 
 # Annealed-mean temperatures tried by the calibration: below 1 sharpens the predicted
 # distribution towards its mode, 1.0 is its mean, above 1 flattens an over-confident
@@ -40,6 +40,8 @@ TEMPERATURES = (0.65, 1.0, 1.5)
 CONFIDENCE_POWERS = (0.0, 0.5, 1.0)
 # The calibration keeps colour at least this vivid relative to the ground truth.
 MIN_COLORFULNESS_RATIO = 0.45
+# Simulated hint counts of the hint sweep that decides a hint model's default hint method.
+HINT_POINTS = (5, 10, 20)
 _PREVIEW = 160  # side of the preview tiles (pixels)
 
 
@@ -73,7 +75,7 @@ def validate(model: nn.Module, sets: dict[str, list[Sample]], *, working_size: i
     """
     was_training = model.training
     model.eval()
-    method = ModelMethod("model", spec="", device=str(device), work_size=working_size, model=model)
+    method = _method(model, working_size, device)
     out, preview = {}, torch.zeros(0, 3, _PREVIEW, _PREVIEW)
     try:
         for i, (name, samples) in enumerate(sets.items()):
@@ -83,6 +85,41 @@ def validate(model: nn.Module, sets: dict[str, list[Sample]], *, working_size: i
     finally:
         model.train(was_training)
     return out, preview
+
+
+def _method(model: nn.Module, working_size: int | None, device: torch.device) -> ModelMethod:
+    return ModelMethod("model", spec="", device=str(device), work_size=working_size, model=model)
+
+
+@torch.no_grad()
+def hint_sweep(model: nn.Module, samples: list[Sample], *, working_size: int | None, device: torch.device,
+               points: tuple[int, ...] = HINT_POINTS, seed: int = 0) -> dict:
+    """Learned hints against Levin refinement with N simulated points (the ``medcolor evaluate --hints`` protocol).
+
+    Returns ``{"method": "learned" | "levin", "rule", "auto": {psnr, deltae2000}, "curve": [{points, method,
+    psnr, deltae2000}]}``: ``learned`` when the network's own hint input beats Levin refinement of its
+    automatic colours in PSNR at every count, so that ``auto`` hint dispatch uses it.
+    """
+    from ..evaluate.hinted import HintedModelMethod
+
+    was_training = model.training
+    model.eval()
+    try:
+        method = _method(model, working_size, device)
+        auto = _score(method, samples)[0]
+        curve = []
+        for n in points:
+            for kind in ("learned", "levin"):
+                m = _score(HintedModelMethod(method, n, kind, seed), samples)[0]
+                curve.append({"points": n, "method": kind, "psnr": round(m["psnr"], 3),
+                              "deltae2000": round(m["deltae2000"], 3)})
+    finally:
+        model.train(was_training)
+    psnr = {(c["points"], c["method"]): c["psnr"] for c in curve}
+    wins = all(psnr[(n, "learned")] > psnr[(n, "levin")] for n in points)
+    return {"method": "learned" if wins else "levin",
+            "rule": f"learned when its PSNR beats Levin refinement at {', '.join(map(str, points))} points",
+            "auto": {"psnr": round(auto["psnr"], 3), "deltae2000": round(auto["deltae2000"], 3)}, "curve": curve}
 
 
 def zero_chroma(sets: dict[str, list[Sample]]) -> dict[str, dict[str, float]]:
