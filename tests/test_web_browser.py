@@ -222,3 +222,37 @@ def test_docs_page_renders_the_schema(server, browser):
     _wait(browser, lambda d: "POST /api/colorize" in d.find_element(By.ID, "endpoints").text, 30)
     text = browser.find_element(By.ID, "endpoints").text
     assert "GET /api/models" in text and "format" in text
+
+
+def test_confidence_toggle_overlays_the_map(server, browser, tmp_path):
+    yy, xx = np.mgrid[0:120, 0:160]
+    img = tmp_path / "gradient.png"
+    Image.fromarray(((xx + yy) * 255 // 280).astype(np.uint8)).save(img)
+    browser.get(server + "/")
+    _wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#model option"), 30)
+    browser.find_element(By.ID, "file").send_keys(str(img))
+    _wait(browser, lambda d: d.find_element(By.ID, "result-img").get_attribute("data-ready"), 120)
+    overlay = browser.find_element(By.ID, "confidence-img")
+    assert not overlay.is_displayed()  # off until asked for
+    browser.find_element(By.ID, "show-confidence").click()
+    _wait(browser, lambda d: d.find_element(By.ID, "confidence-img").get_attribute("data-ready")
+          or d.find_element(By.ID, "error").is_displayed(), 120)
+    from medcolor.weights import list_pretrained
+
+    if "photo" not in list_pretrained():  # the small fallback model has no confidence: one line says so
+        assert "has no confidence" in browser.find_element(By.ID, "error").text
+        return
+    assert overlay.is_displayed() and browser.find_element(By.ID, "confidence-help").is_displayed()
+    gray, size = browser.execute_script("""
+        const img = document.getElementById('confidence-img');
+        const c = document.createElement('canvas');
+        c.width = img.naturalWidth; c.height = img.naturalHeight;
+        const ctx = c.getContext('2d');
+        ctx.drawImage(img, 0, 0);
+        const d = ctx.getImageData(0, 0, c.width, c.height).data;
+        let diff = 0;
+        for (let i = 0; i < d.length; i += 4) diff = Math.max(diff, Math.abs(d[i] - d[i + 2]));
+        return [diff, [c.width, c.height]];""")
+    assert size == [160, 120] and gray == 0  # a gray map at the image's size
+    browser.find_element(By.ID, "show-confidence").click()
+    assert not overlay.is_displayed()

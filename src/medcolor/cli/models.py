@@ -39,9 +39,8 @@ def architecture_rows(size: int = 256, kind: str | None = None) -> list[dict]:
 
 def pretrained_rows() -> list[dict]:
     """One dict per shipped model: name, architecture, size in MB, working size and card summary."""
-    from ..card import ModelCard
+    from ..card import ModelCard, ModelCardError
     from ..errors import UnknownModelError
-    from ..models import model_entry
     from ..weights import PRETRAINED_DIR, list_pretrained, read_config
 
     rows = []
@@ -49,14 +48,16 @@ def pretrained_rows() -> list[dict]:
         path = PRETRAINED_DIR / f"{name}.safetensors"
         try:
             card = ModelCard.from_config(read_config(path))
-        except UnknownModelError as exc:  # one broken file must not hide the others
+        except (ModelCardError, UnknownModelError) as exc:  # one broken file must not hide the others
             rows.append({"name": name, "architecture": "?", "size_mb": round(path.stat().st_size / 1e6, 2),
-                         "working_size": "?", "hints": "?", "description": f"unreadable card: {exc}"})
+                         "working_size": "?", "hints": "?", "confidence": "?", "description": f"unreadable card: {exc}"})
             continue
+        caps = card.capabilities
         rows.append({"name": name, "architecture": card.architecture,
                      "size_mb": round(path.stat().st_size / 1e6, 2),
                      "working_size": card.working_size or "native",
-                     "hints": "learned" if model_entry(card.architecture).hints else "levin",
+                     "hints": "learned" if caps.hints else "levin",
+                     "confidence": "yes" if caps.confidence else "no",
                      "description": card.summary()})
     return rows
 
@@ -95,7 +96,8 @@ def run(args: argparse.Namespace) -> int:
     if shipped:
         print("Shipped models (use with --model NAME):")
         print(_table(shipped, [("name", "name"), ("architecture", "architecture"), ("size_mb", "MB"),
-                               ("working_size", "size"), ("hints", "hints"), ("description", "description")]))
+                               ("working_size", "size"), ("hints", "hints"), ("confidence", "confidence"),
+                               ("description", "description")]))
     else:
         print("Shipped models: none installed")
     print()
