@@ -1,6 +1,9 @@
 """Rebuild the bundled sample images in ``examples/`` from the shared data set.
 
-    .venv/bin/python examples/make_samples.py [--data /work/shared/data]
+    python examples/make_samples.py [--data ../shared/data]
+
+``--data`` is the data set folder; by default the one beside the repository
+(``../shared/data`` from the repository root).
 
 Every sample is small (< 300 KB), real, and grayscale; sources and licences are
 listed in ``examples/README.md``.  The DICOM samples stay valid DICOM: pixel
@@ -34,6 +37,8 @@ def downscale_dicom(src: Path, dst: Path, long_side: int, note: str, compress: b
     from pydicom.uid import JPEG2000Lossless, generate_uid
 
     ds = pydicom.dcmread(src)
+    # new UIDs derived from the source's, so a rebuild writes the same file
+    uid = lambda what: generate_uid(entropy_srcs=[str(ds.SOPInstanceUID), str(long_side), what])  # noqa: E731
     pixels = ds.pixel_array
     rows, cols = pixels.shape
     scale = long_side / max(rows, cols)
@@ -51,20 +56,20 @@ def downscale_dicom(src: Path, dst: Path, long_side: int, note: str, compress: b
     if not {"Laterality", "ImageLaterality", "BodyPartExamined"} & set(ds.dir()):
         ds.Laterality = ""
     if "ImagePositionPatient" in ds and "FrameOfReferenceUID" not in ds:
-        ds.FrameOfReferenceUID = generate_uid()
+        ds.FrameOfReferenceUID = uid("frame")
         ds.PositionReferenceIndicator = ""
     ds.Rows, ds.Columns = shape
     ds.PixelData = small.tobytes()
     ds.file_meta.TransferSyntaxUID = pydicom.uid.ExplicitVRLittleEndian
     ds.ImageType = ["DERIVED", "PRIMARY"] + list(ds.get("ImageType", ["", ""]))[2:]
     ds.DerivationDescription = note
-    ds.SeriesInstanceUID = generate_uid()
-    ds.SOPInstanceUID = generate_uid()
+    ds.SeriesInstanceUID = uid("series")
+    ds.SOPInstanceUID = uid("sop")
     ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
     for private in [e.tag for e in ds if e.tag.is_private]:
         del ds[private]
     if compress:  # lossless JPEG 2000 keeps the 15-bit X-ray under the size budget
-        ds.compress(JPEG2000Lossless, small)
+        ds.compress(JPEG2000Lossless, small, generate_instance_uid=False)
     ds.save_as(dst, enforce_file_format=True)
 
 
@@ -179,10 +184,11 @@ def nifti_slab(src: Path, dst: Path, step: int = 4, slices: int = 8) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", type=Path, default=Path("/work/shared/data"))
+    ap.add_argument("--data", type=Path, default=HERE.parent.parent / "shared" / "data")
     ap.add_argument("--out", type=Path, default=HERE)
     args = ap.parse_args()
     gray, out = args.data / "medical_gray", args.out
+    out.mkdir(parents=True, exist_ok=True)
     downscale_dicom(gray / "RG1_UNCI.dcm", out / "chest_xray_cr.dcm", 512,
                     "downscaled to 512 px (anti-aliased) from pydicom-data RG1_UNCI.dcm for medcolor examples",
                     compress=True)
