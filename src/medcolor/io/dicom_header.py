@@ -61,7 +61,9 @@ class FileWarnings:
         prefix = f"{self.path}: "
         for w in self._caught:
             text = " ".join(str(w.message).split())  # one line
-            text = text[len(prefix):] if text.startswith(prefix) else text
+            if text.startswith(prefix):  # medcolor's own (already naming the file): passed on as they came
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+                continue
             if text and text not in self.messages:
                 self.messages.append(text)
 
@@ -78,7 +80,7 @@ def _pixel_extent_problem(path: str | Path, ds) -> str | None:
     for tag in _PIXEL_TAGS:
         if tag not in ds:
             continue
-        elem = ds.get_item(tag)
+        elem = ds.get_item(tag, keep_deferred=True)  # never read the pixel data here
         if not isinstance(elem, RawDataElement) or elem.length == 0xFFFFFFFF:
             return None  # already parsed (encapsulated data is read whole, so it is complete)
         if elem.value is not None:

@@ -35,6 +35,13 @@ Why not highdicom
 SeriesNumber is 9000 + the source's (a derived series next to it);
 SeriesDescription says ``colorized by medcolor (MODEL)`` and the source's
 description; ``ImageType`` is ``DERIVED\\SECONDARY``.
+
+Confidence maps
+    ``content="confidence"`` writes the per-pixel confidence of the colours as a
+    separate derived series in the same study: 8-bit MONOCHROME2 (0 = none,
+    255 = full), Secondary Capture or Multi-frame Grayscale Byte Secondary
+    Capture, SeriesNumber 9500 + the source's, its own SeriesInstanceUID derived
+    from the source's, the model name and ``confidence``, the same geometry.
 """
 from __future__ import annotations
 
@@ -47,10 +54,13 @@ from .. import __version__
 from .meta import ImageMeta
 
 __all__ = ["build_dataset", "write_dicom", "output_series_uid", "output_instance_uid", "SC_IMAGE",
-           "MULTIFRAME_TRUE_COLOR_SC"]
+           "MULTIFRAME_TRUE_COLOR_SC", "MULTIFRAME_GRAYSCALE_BYTE_SC", "CONTENTS"]
 
 SC_IMAGE = "1.2.840.10008.5.1.4.1.1.7"
 MULTIFRAME_TRUE_COLOR_SC = "1.2.840.10008.5.1.4.1.1.7.4"
+MULTIFRAME_GRAYSCALE_BYTE_SC = "1.2.840.10008.5.1.4.1.1.7.2"
+#: What an output holds: the colour image, or the per-pixel confidence of its colours (a derived gray series).
+CONTENTS = ("colour", "confidence")
 
 # Patient module, Patient Study module (demographics) and General Study module attributes.
 _PATIENT = ("PatientName", "PatientID", "IssuerOfPatientID", "TypeOfPatientID", "OtherPatientIDsSequence",
@@ -126,11 +136,12 @@ def _geometry(ds, meta: ImageMeta, src, frame: int | None) -> None:
 
 
 def build_dataset(rgb: np.ndarray, meta: ImageMeta, model_name: str, *, series_uid: str, sop_instance_uid: str,
-                  instance_number: int, frame: int | None = 0):
+                  instance_number: int, frame: int | None = 0, content: str = "colour"):
     """A complete pydicom ``Dataset`` (with file meta) for ``(F, H, W, 3)`` uint8 ``rgb``.
 
     Args:
-        rgb: the colorized frames; F > 1 gives a multi-frame instance.
+        rgb: the colorized frames; F > 1 gives a multi-frame instance.  With
+            ``content="confidence"``: ``(F, H, W)`` uint8 confidence (255 = full).
         meta: the source's :class:`~medcolor.io.meta.ImageMeta` (patient, study, geometry, UIDs).
         model_name: named in the descriptions.
         series_uid: the output SeriesInstanceUID (see :func:`output_series_uid`).
@@ -146,7 +157,8 @@ def build_dataset(rgb: np.ndarray, meta: ImageMeta, model_name: str, *, series_u
     rgb = np.ascontiguousarray(rgb, dtype=np.uint8)
     frames, rows, cols = rgb.shape[:3]
     multi = frames > 1
-    sop_class = MULTIFRAME_TRUE_COLOR_SC if multi else SC_IMAGE
+    gray = content == "confidence"
+    sop_class = (MULTIFRAME_GRAYSCALE_BYTE_SC if gray else MULTIFRAME_TRUE_COLOR_SC) if multi else SC_IMAGE
     now = _dt.datetime.now()
     src = meta.dataset
 
@@ -175,11 +187,13 @@ def build_dataset(rgb: np.ndarray, meta: ImageMeta, model_name: str, *, series_u
     modality = str(src.get("Modality", "") or "") if src is not None else ""
     ds.Modality = modality or "OT"
     ds.SeriesInstanceUID = series_uid
-    ds.SeriesNumber = int(src.get("SeriesNumber", 0) or 0) + 9000 if src is not None else 9000
+    base_number = 9500 if gray else 9000
+    ds.SeriesNumber = int(src.get("SeriesNumber", 0) or 0) + base_number if src is not None else base_number
     source_description = str(src.get("SeriesDescription", "") or "") if src is not None else ""
     if meta.uids.part:
         source_description = f"{source_description} [{meta.uids.part}]".strip()
-    description = f"colorized by medcolor ({model_name})" + (f": {source_description}" if source_description else "")
+    what = f"confidence map of medcolor ({model_name})" if gray else f"colorized by medcolor ({model_name})"
+    description = what + (f": {source_description}" if source_description else "")
     ds.SeriesDescription = description[:64]
     series_date = src.get("SeriesDate") if src is not None else None
     if series_date:  # the same for every instance and run of this series
@@ -200,8 +214,11 @@ def build_dataset(rgb: np.ndarray, meta: ImageMeta, model_name: str, *, series_u
     ds.PatientOrientation = src.get("PatientOrientation", "") if src is not None and not multi else ""
     ds.ContentDate, ds.ContentTime = now.strftime("%Y%m%d"), now.strftime("%H%M%S")
     ds.ImageType = ["DERIVED", "SECONDARY"]
-    ds.DerivationDescription = (f"Colorized by medcolor {__version__} with model {model_name}; "
-                                "lightness kept from the source display image")[:1024]
+    ds.DerivationDescription = (
+        f"Confidence of the colours medcolor {__version__} gave with model {model_name}: pixel value / 255, "
+        "1 = sure (not a probability of being right)" if gray else
+        f"Colorized by medcolor {__version__} with model {model_name}; "
+        "lightness kept from the source display image")[:1024]
     ds.BurnedInAnnotation = "NO"
     sops = meta.uids.sop_instances
     if src is not None and meta.uids.sop_class and sops:
@@ -216,13 +233,20 @@ def build_dataset(rgb: np.ndarray, meta: ImageMeta, model_name: str, *, series_u
     ds.LossyImageCompression = "01" if lossy else "00"
     _geometry(ds, meta, src, None if multi else frame)
     # Image Pixel
-    ds.SamplesPerPixel = 3
-    ds.PhotometricInterpretation = "RGB"
-    ds.PlanarConfiguration = 0
+    if gray:
+        ds.SamplesPerPixel = 1
+        ds.PhotometricInterpretation = "MONOCHROME2"
+    else:
+        ds.SamplesPerPixel = 3
+        ds.PhotometricInterpretation = "RGB"
+        ds.PlanarConfiguration = 0
     ds.Rows, ds.Columns = rows, cols
     ds.BitsAllocated, ds.BitsStored, ds.HighBit = 8, 8, 7
     ds.PixelRepresentation = 0
     if multi:  # Multi-frame and SC Multi-frame Image modules
+        if gray:  # Multi-frame Grayscale Byte SC: an identity rescale and presentation
+            ds.PresentationLUTShape = "IDENTITY"
+            ds.RescaleIntercept, ds.RescaleSlope, ds.RescaleType = "0", "1", "US"
         ds.NumberOfFrames = frames
         ds.FrameIncrementPointer = 0x00182001  # Page Number Vector
         ds.PageNumberVector = list(range(1, frames + 1))
@@ -244,7 +268,8 @@ def build_dataset(rgb: np.ndarray, meta: ImageMeta, model_name: str, *, series_u
 
 
 def write_dicom(path: Path, rgb: np.ndarray, meta: ImageMeta, model_name: str, *, series_uid: str,
-                sop_instance_uid: str, instance_number: int, frame: int | None = 0, pixel_file=None) -> None:
+                sop_instance_uid: str, instance_number: int, frame: int | None = 0, pixel_file=None,
+                content: str = "colour") -> None:
     """Write ``(F, H, W, 3)`` uint8 as one DICOM RGB instance at ``path`` (already a temporary name).
 
     ``pixel_file``: an open binary file holding the frames' bytes instead of
@@ -253,12 +278,12 @@ def write_dicom(path: Path, rgb: np.ndarray, meta: ImageMeta, model_name: str, *
     """
     ds = build_dataset(rgb if pixel_file is None else np.zeros((min(rgb.shape[0], 2), *rgb.shape[1:]), np.uint8),
                        meta, model_name, series_uid=series_uid, sop_instance_uid=sop_instance_uid,
-                       instance_number=instance_number, frame=frame)
+                       instance_number=instance_number, frame=frame, content=content)
     if pixel_file is not None:
         frames = rgb.shape[0]
         ds.NumberOfFrames = frames
         ds.PageNumberVector = list(range(1, frames + 1))
-        if frames > 1 and ds.SOPClassUID != MULTIFRAME_TRUE_COLOR_SC:
+        if frames > 1 and ds.SOPClassUID == SC_IMAGE:
             raise ValueError("pixel_file is for multi-frame outputs")
         ds.PixelData = pixel_file
         ds["PixelData"].VR = "OB"

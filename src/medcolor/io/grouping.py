@@ -197,7 +197,7 @@ def group_inputs(paths) -> list:
     with one file stays a :class:`DicomSeries` when it has notes to give (the
     duplicates it dropped), else becomes that file's ``Path``.
     """
-    paths = [Path(p) for p in paths]
+    paths = list({Path(p).resolve(): Path(p) for p in paths}.values())  # a file named twice counts once
     units: list = []
     by_uid: dict[str, DicomSeries] = {}
     for path in paths:

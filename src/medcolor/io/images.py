@@ -202,16 +202,21 @@ def _display(path, arr: np.ndarray, window, eight_bit: bool, meta: ImageMeta):
 
 
 def write_image(path: Path, rgb: np.ndarray, fmt: str, model_name: str) -> None:
-    """Write one ``(1, H, W, 3)`` uint8 frame to ``path`` (already a temporary name) as png/tiff/jpg."""
+    """Write one ``(1, H, W, 3)`` uint8 frame to ``path`` (already a temporary name) as png/tiff/jpg.
+
+    A ``(1, H, W)`` uint8 frame is a confidence map (0 = none, 255 = full), written as 8-bit gray.
+    """
     if rgb.shape[0] != 1:
         raise MedcolorError(f"{path}: {fmt} holds one frame, got {rgb.shape[0]}; "
                             "write frames one by one (e.g. name_z000.png) or use dcm/nii")
     frame = np.ascontiguousarray(rgb[0])
-    description = f"colorized by medcolor (model {model_name})"
+    gray = frame.ndim == 2
+    description = (f"confidence of medcolor (model {model_name}): 0 = none, 255 = full" if gray else
+                   f"colorized by medcolor (model {model_name})")
     if fmt == "tiff":
         import tifffile
 
-        tifffile.imwrite(path, frame, photometric="rgb", compression="zlib",
+        tifffile.imwrite(path, frame, photometric="minisblack" if gray else "rgb", compression="zlib",
                          compressionargs={"level": ZLIB_LEVEL}, software="medcolor",
                          description=description, metadata=None)
         return

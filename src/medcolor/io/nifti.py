@@ -240,10 +240,12 @@ class NiftiWriter:
     gives a 2-D output); otherwise the DICOM geometry's affine, else pixel spacing.
     """
 
-    def __init__(self, path: Path, meta: ImageMeta, model_name: str, *, compress: bool = True) -> None:
+    def __init__(self, path: Path, meta: ImageMeta, model_name: str, *, compress: bool = True,
+                 content: str = "colour") -> None:
         import nibabel as nib
 
         self.path, self.meta = Path(path), meta
+        self.gray = content == "confidence"  # a uint8 volume, scaled by 1/255 to a confidence in [0, 1]
         frames, h, w = meta.shape
         self.axis = meta.geometry.axis if meta.format == "nifti" else 2
         stored = [frames if k == self.axis else None for k in range(3)]
@@ -262,15 +264,16 @@ class NiftiWriter:
             affine = header.get_best_affine()
         else:
             header, affine = nib.Nifti1Header(), _affine_from_meta(meta)
-        header.set_data_dtype(RGB24)
-        header["cal_min"], header["cal_max"] = 0, 0
-        header["descrip"] = f"colorized by medcolor ({model_name})"[:79].encode()
+        header.set_data_dtype(np.uint8 if self.gray else RGB24)
+        header["cal_min"], header["cal_max"] = (0, 1) if self.gray else (0, 0)
+        what = "confidence (1 = sure) of medcolor" if self.gray else "colorized by medcolor"
+        header["descrip"] = f"{what} ({model_name})"[:79].encode()
         klass = nib.Nifti2Image if isinstance(header, nib.Nifti2Header) else nib.Nifti1Image
         # np.empty reserves but never touches the pages: only the header is built from it
-        image = klass(np.empty(shape, dtype=RGB24), affine, header=header)
+        image = klass(np.empty(shape, dtype=np.uint8 if self.gray else RGB24), affine, header=header)
         image.update_header()
         hdr = image.header
-        hdr.set_slope_inter(1.0, 0.0)
+        hdr.set_slope_inter(1.0 / 255.0 if self.gray else 1.0, 0.0)  # confidence: stored 0..255 -> 0..1
         hdr.extensions.clear()
         offset = 544 if isinstance(hdr, nib.Nifti2Header) else 352
         hdr.set_data_offset(offset)
@@ -280,10 +283,10 @@ class NiftiWriter:
         block = hdr.binaryblock
         self._file.write(block + b"\x00" * (offset - len(block)))
         self._count = 0
-        self._gather = None if self.axis == 2 else np.zeros((frames, h, w, 3), np.uint8)
+        self._gather = None if self.axis == 2 else np.zeros((frames, h, w) + (() if self.gray else (3,)), np.uint8)
 
     def add(self, rgb: np.ndarray) -> None:
-        """Append the next ``(H, W, 3)`` uint8 display frame."""
+        """Append the next ``(H, W, 3)`` uint8 display frame (``(H, W)`` uint8 for a confidence map)."""
         if self._gather is not None:
             self._gather[self._count] = rgb
         else:  # stored slice k in Fortran order = the display frame's rows reversed
@@ -296,9 +299,9 @@ class NiftiWriter:
             if self._count != self.meta.frames:
                 raise MedcolorError(f"{self.path}: {self._count} of {self.meta.frames} frames were written")
             if self._gather is not None:
-                volume = from_display_slices(self._gather, self.axis)  # (X, Y, Z, 3)
+                volume = from_display_slices(self._gather, self.axis)  # (X, Y, Z[, 3])
                 for k in range(volume.shape[2]):
-                    self._file.write(np.ascontiguousarray(volume[:, :, k].transpose(1, 0, 2)).tobytes())
+                    self._file.write(np.ascontiguousarray(np.swapaxes(volume[:, :, k], 0, 1)).tobytes())
         finally:
             self._file.close()
             if self._raw is not self._file:

@@ -11,6 +11,13 @@ volume is never held whole:
   (:mod:`medcolor.io.dicom_writer`);
 * nii: one path, the RGB24 volume.
 
+``content="confidence"`` writes the per-pixel confidence of the colours (float
+in [0, 1], 1 = sure) instead, one ``(H, W)`` frame at a time, to the paths
+:func:`confidence_paths` gives beside the colour outputs: 8-bit gray PNG/TIFF/JPEG
+(0 = none, 255 = full), a uint8 NIfTI volume scaled by 1/255 with the input's
+affine, or a derived MONOCHROME2 DICOM series in the source's study
+(:mod:`medcolor.io.dicom_writer`).
+
 Every file appears atomically under its name when complete (hidden temporary
 file + rename, see :mod:`medcolor.fileio`); existing outputs raise
 :class:`~medcolor.io.formats.OutputExistsError` before anything is written
@@ -30,7 +37,10 @@ from ..fileio import TEMP_SUFFIX, atomic_write
 from .formats import WRITE_FORMATS, OutputExistsError, extension_of
 from .meta import ImageMeta
 
-__all__ = ["write", "open_writer", "FrameWriter", "format_for_path"]
+__all__ = ["write", "open_writer", "FrameWriter", "format_for_path", "confidence_paths", "CONFIDENCE_SUFFIX"]
+
+#: Added to an output's stem to name its confidence map (``ct_z004.png`` -> ``ct_z004_confidence.png``).
+CONFIDENCE_SUFFIX = "_confidence"
 
 _SUFFIX_FORMATS = {".png": "png", ".tif": "tiff", ".tiff": "tiff", ".jpg": "jpg", ".jpeg": "jpg",
                    ".dcm": "dcm", ".dicom": "dcm", ".nii": "nii", ".nii.gz": "nii"}
@@ -46,6 +56,34 @@ def format_for_path(path: str | Path, fmt: str | None = None) -> str:
             raise UsageError(f"unknown output format {fmt!r}; choose one of {', '.join(WRITE_FORMATS)}")
         return key
     return _SUFFIX_FORMATS.get(extension_of(path), "png")
+
+
+def confidence_paths(paths: list[Path]) -> list[Path]:
+    """Where the confidence map of the outputs ``paths`` goes: beside each, stem + ``_confidence`` + same suffix.
+
+    ``.nii.gz`` counts as one suffix (``ct.nii.gz`` -> ``ct_confidence.nii.gz``); a DICOM
+    series output (one file per slice) gets one file per slice likewise
+    (``ct/IM0001.dcm`` -> ``ct/IM0001_confidence.dcm``).
+    """
+    out = []
+    for path in map(Path, paths):
+        ext = extension_of(path)
+        if ext not in _SUFFIX_FORMATS:
+            ext = path.suffix.lower()
+        cut = len(path.name) - len(ext)
+        out.append(path.with_name(path.name[:cut] + CONFIDENCE_SUFFIX + path.name[cut:]))
+    return out
+
+
+def _confidence_frame(frame: np.ndarray, shape: tuple[int, int], where: Path) -> np.ndarray:
+    """An ``(H, W)`` confidence (float in [0, 1], or uint8) -> uint8, 255 = full confidence."""
+    frame = np.asarray(frame)
+    if frame.shape != shape or not (frame.dtype == np.uint8 or frame.dtype.kind == "f"):
+        raise MedcolorError(f"{where}: expected an (H, W) = {shape} confidence map, float in [0, 1] or uint8, "
+                            f"got {frame.dtype} {frame.shape}")
+    if frame.dtype == np.uint8:
+        return np.ascontiguousarray(frame)
+    return np.rint(np.clip(np.nan_to_num(frame, nan=0.0), 0.0, 1.0) * 255.0).astype(np.uint8)
 
 
 def _as_meta(meta, shape) -> ImageMeta:
@@ -86,8 +124,9 @@ class FrameWriter:
     """
 
     def __init__(self, paths: list[Path], meta: ImageMeta, *, fmt: str, model_name: str,
-                 skip: frozenset = frozenset()) -> None:
+                 skip: frozenset = frozenset(), content: str = "colour") -> None:
         self.paths, self.meta, self.fmt, self.model_name = paths, meta, fmt, model_name
+        self.content = content
         self.written: list[Path] = []
         self.skipped: list[Path] = []
         self._skip = skip
@@ -99,14 +138,14 @@ class FrameWriter:
         if fmt == "dcm":
             from .dicom_writer import output_series_uid
 
-            self._series_uid = output_series_uid(meta, model_name)
+            self._series_uid = output_series_uid(meta, model_name, content=content)
         if len(paths) == 1 and (fmt == "nii" or (fmt == "dcm" and meta.frames > 1)):
             self._temp = _Temp(paths[0])
             if fmt == "nii":
                 from .nifti import NiftiWriter
 
                 self._sink = NiftiWriter(self._temp.tmp, meta, model_name,
-                                         compress=extension_of(paths[0]) != ".nii")
+                                         compress=extension_of(paths[0]) != ".nii", content=content)
             else:
                 self._sink = tempfile.TemporaryFile(prefix=".medcolor-frames-")  # raw RGB, replayed on close
 
@@ -120,10 +159,12 @@ class FrameWriter:
             self.abort()
 
     def add(self, rgb: np.ndarray) -> None:
-        """Write the next ``(H, W, 3)`` uint8 frame."""
+        """Write the next ``(H, W, 3)`` uint8 frame (a confidence writer: ``(H, W)`` float in [0, 1] or uint8)."""
         rgb = np.asarray(rgb)
         h, w = self.meta.shape[1:]
-        if rgb.shape != (h, w, 3) or rgb.dtype != np.uint8:
+        if self.content == "confidence":
+            rgb = _confidence_frame(rgb, (h, w), self.paths[0])
+        elif rgb.shape != (h, w, 3) or rgb.dtype != np.uint8:
             raise MedcolorError(f"{self.paths[0]}: expected a uint8 RGB frame ({h}, {w}, 3), got {rgb.dtype} "
                                 f"{rgb.shape}")
         if self.count >= self.meta.frames:
@@ -158,7 +199,7 @@ class FrameWriter:
         uid = output_instance_uid(self._series_uid, self.meta, frame)
         atomic_write(out, lambda tmp: write_dicom(tmp, rgb, self.meta, self.model_name, series_uid=self._series_uid,
                                                   sop_instance_uid=uid, instance_number=number, frame=frame,
-                                                  pixel_file=pixel_file))
+                                                  pixel_file=pixel_file, content=self.content))
 
     def close(self) -> list[Path]:
         """Commit the outputs; returns every file written.  Raises when frames are missing."""
@@ -179,14 +220,15 @@ class FrameWriter:
                 if sink.tell() % 2:
                     sink.write(b"\x00")  # OB values have even length
                 sink.seek(0)
-                shape = np.lib.stride_tricks.as_strided(np.zeros(1, np.uint8), (*self.meta.shape, 3), (0, 0, 0, 0))
+                dims = (*self.meta.shape,) + (() if self.content == "confidence" else (3,))
+                shape = np.lib.stride_tricks.as_strided(np.zeros(1, np.uint8), dims, (0,) * len(dims))
                 from .dicom_writer import output_instance_uid, write_dicom
 
                 numbers = self.meta.uids.instance_numbers
                 number = numbers[0] if numbers and numbers[0] is not None else 1
                 write_dicom(self._temp.tmp, shape, self.meta, self.model_name, series_uid=self._series_uid,
                             sop_instance_uid=output_instance_uid(self._series_uid, self.meta, None),
-                            instance_number=number, frame=None, pixel_file=sink)
+                            instance_number=number, frame=None, pixel_file=sink, content=self.content)
                 sink.close()
             self._temp.commit()
         except BaseException:
@@ -211,8 +253,12 @@ class FrameWriter:
 
 
 def open_writer(paths, meta: ImageMeta, *, fmt: str | None = None, model_name: str = "medcolor",
-                overwrite: bool = False, skip_existing: bool = False) -> FrameWriter:
+                overwrite: bool = False, skip_existing: bool = False, content: str = "colour") -> FrameWriter:
     """A :class:`FrameWriter` for ``meta.frames`` frames into ``paths`` (see the module docstring).
+
+    ``content``: ``"colour"`` (``add`` takes ``(H, W, 3)`` uint8 RGB) or ``"confidence"``
+    (``add`` takes ``(H, W)`` float in [0, 1], 1 = sure, or uint8; written as gray, see
+    :func:`confidence_paths` for where).
 
     ``fmt`` comes from the first path's suffix when None.  ``skip_existing``: with
     one path per frame, frames whose output exists are left alone (resuming an
@@ -221,9 +267,13 @@ def open_writer(paths, meta: ImageMeta, *, fmt: str | None = None, model_name: s
     :class:`~medcolor.errors.MedcolorError` for a number of paths that does not fit
     the format, both before anything is written.
     """
+    from .dicom_writer import CONTENTS
+
     paths = [Path(p) for p in ([paths] if isinstance(paths, (str, os.PathLike)) else paths)]
     if not paths:
         raise MedcolorError("no output path given")
+    if content not in CONTENTS:
+        raise UsageError(f"unknown output content {content!r}; choose one of {', '.join(CONTENTS)}")
     fmt = format_for_path(paths[0], fmt)
     frames = meta.frames
     if fmt == "nii" and len(paths) != 1:
@@ -243,7 +293,7 @@ def open_writer(paths, meta: ImageMeta, *, fmt: str | None = None, model_name: s
             if not (skip_existing and per_frame):
                 raise OutputExistsError(path)
             skip.add(path)
-    return FrameWriter(paths, meta, fmt=fmt, model_name=model_name, skip=frozenset(skip))
+    return FrameWriter(paths, meta, fmt=fmt, model_name=model_name, skip=frozenset(skip), content=content)
 
 
 def write(path: str | Path, rgb: np.ndarray, meta: ImageMeta | None = None, *, fmt: str | None = None,
