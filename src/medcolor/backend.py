@@ -9,7 +9,8 @@ for models that predict a distribution over a*b* bins, ``confidence``
 * :class:`TorchBackend` runs the model itself.
 * :class:`OnnxBackend` runs the model's ONNX graph (:func:`medcolor.export.write_onnx`:
   decoding included, dynamic batch and spatial axes) in ONNX Runtime's CPU
-  provider with all graph optimisations and one intra-op thread per core.
+  provider with all graph optimisations and one intra-op thread per core
+  (threads that wait sleep rather than spin, leaving the cores to the rest of the pipeline).
   The graph has no hint input: a prediction with hints runs in PyTorch.
 
 :func:`select_backend` exports the model once into a user cache folder
@@ -100,6 +101,9 @@ class OnnxBackend:
         opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         opts.log_severity_level = 3  # errors only: no per-node placement chatter
+        # Idle worker threads sleep instead of spinning: between two batches the pipeline's own
+        # torch work (resizing, recombination, smoothing) needs those cores.
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.path, self.threads = Path(path), opts.intra_op_num_threads
         self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
         self.outputs = [o.name for o in self.session.get_outputs()]
