@@ -47,8 +47,10 @@ class ExportResult:
 
 
 def has_confidence(model: nn.Module) -> bool:
-    """True for models whose ``predict`` returns ``(ab, confidence)`` (a distribution over a*b* bins)."""
-    return callable(getattr(model, "predict", None))
+    """True for models whose ``predict`` returns ``(ab, confidence)`` (their registry capabilities say so)."""
+    from .models.registry import model_capabilities
+
+    return model_capabilities(model).confidence
 
 
 def output_names(model: nn.Module) -> list[str]:
@@ -58,11 +60,12 @@ def output_names(model: nn.Module) -> list[str]:
 
 def decoding_policy(model: nn.Module) -> dict[str, float]:
     """``{"T": ..., "confidence_power": ...}`` of a bin classifier; ``{}`` for a model that regresses a*b*."""
-    from .models.ab_bins import BinClassifier
+    from .models.registry import model_capabilities
 
-    if not isinstance(model, BinClassifier):
+    caps = model_capabilities(model)
+    if not caps.bins:
         return {}
-    return {"T": float(model.T), "confidence_power": float(getattr(model, "confidence_power", 0.0))}
+    return {"T": float(caps.temperature), "confidence_power": float(getattr(model, "confidence_power", 0.0))}
 
 
 def torch_outputs(model: nn.Module, L: torch.Tensor, hints: torch.Tensor | None = None
