@@ -156,30 +156,39 @@ def _result_src(driver) -> str:
     return driver.find_element(By.ID, "result-img").get_attribute("src") or ""
 
 
-def _result_redness(driver) -> float:
-    """Mean R - B over the displayed result, read back from the page."""
-    return driver.execute_script("""
-        const img = document.getElementById('result-img');
+def _image_array(driver, element_id: str) -> np.ndarray:
+    """The pixels of a displayed image, ``(H, W, 4)`` uint8 RGBA, read back from the page."""
+    w, h, data = driver.execute_script("""
+        const img = document.getElementById(arguments[0]);
         const c = document.createElement('canvas');
         c.width = img.naturalWidth; c.height = img.naturalHeight;
         const ctx = c.getContext('2d');
         ctx.drawImage(img, 0, 0);
-        const d = ctx.getImageData(0, 0, c.width, c.height).data;
-        let s = 0;
-        for (let i = 0; i < d.length; i += 4) s += d[i] - d[i + 2];
-        return s / (d.length / 4);""")
+        return [c.width, c.height, Array.from(ctx.getImageData(0, 0, c.width, c.height).data)];""", element_id)
+    return np.asarray(data, np.uint8).reshape(h, w, 4)
+
+
+def _result_redness(driver) -> float:
+    """Mean R - B over the displayed result."""
+    rgba = _image_array(driver, "result-img").astype(float)
+    return float((rgba[..., 0] - rgba[..., 2]).mean())
+
+
+def _colorize_gradient(server, browser, tmp_path, h: int, w: int) -> None:
+    """Open the page, upload an ``h`` x ``w`` gray gradient and wait for its colorization."""
+    yy, xx = np.mgrid[0:h, 0:w]
+    img = tmp_path / "gradient.png"
+    Image.fromarray(((xx + yy) * 255 // (h + w)).astype(np.uint8)).save(img)
+    browser.get(server + "/")
+    _wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#model option"), 30)
+    browser.find_element(By.ID, "file").send_keys(str(img))
+    _wait(browser, lambda d: d.find_element(By.ID, "result-img").get_attribute("data-ready"), 120)
 
 
 def test_hint_painting_reruns(server, browser, tmp_path):
     from selenium.webdriver.common.action_chains import ActionChains
 
-    yy, xx = np.mgrid[0:160, 0:200]
-    img = tmp_path / "gradient.png"
-    Image.fromarray(((xx + yy) * 255 // 360).astype(np.uint8)).save(img)
-    browser.get(server + "/")
-    _wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#model option"), 30)
-    browser.find_element(By.ID, "file").send_keys(str(img))
-    _wait(browser, lambda d: d.find_element(By.ID, "result-img").get_attribute("data-ready"), 120)
+    _colorize_gradient(server, browser, tmp_path, 160, 200)
     before, redness = _result_src(browser), _result_redness(browser)
     rerun = browser.find_element(By.ID, "rerun")
     assert not rerun.is_enabled()  # nothing painted yet
@@ -225,13 +234,7 @@ def test_docs_page_renders_the_schema(server, browser):
 
 
 def test_confidence_toggle_overlays_the_map(server, browser, tmp_path):
-    yy, xx = np.mgrid[0:120, 0:160]
-    img = tmp_path / "gradient.png"
-    Image.fromarray(((xx + yy) * 255 // 280).astype(np.uint8)).save(img)
-    browser.get(server + "/")
-    _wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#model option"), 30)
-    browser.find_element(By.ID, "file").send_keys(str(img))
-    _wait(browser, lambda d: d.find_element(By.ID, "result-img").get_attribute("data-ready"), 120)
+    _colorize_gradient(server, browser, tmp_path, 120, 160)
     overlay = browser.find_element(By.ID, "confidence-img")
     assert not overlay.is_displayed()  # off until asked for
     browser.find_element(By.ID, "show-confidence").click()
@@ -243,16 +246,7 @@ def test_confidence_toggle_overlays_the_map(server, browser, tmp_path):
         assert "has no confidence" in browser.find_element(By.ID, "error").text
         return
     assert overlay.is_displayed() and browser.find_element(By.ID, "confidence-help").is_displayed()
-    gray, size = browser.execute_script("""
-        const img = document.getElementById('confidence-img');
-        const c = document.createElement('canvas');
-        c.width = img.naturalWidth; c.height = img.naturalHeight;
-        const ctx = c.getContext('2d');
-        ctx.drawImage(img, 0, 0);
-        const d = ctx.getImageData(0, 0, c.width, c.height).data;
-        let diff = 0;
-        for (let i = 0; i < d.length; i += 4) diff = Math.max(diff, Math.abs(d[i] - d[i + 2]));
-        return [diff, [c.width, c.height]];""")
-    assert size == [160, 120] and gray == 0  # a gray map at the image's size
+    rgba = _image_array(browser, "confidence-img").astype(int)
+    assert rgba.shape == (120, 160, 4) and np.abs(rgba[..., 0] - rgba[..., 2]).max() == 0  # gray, image size
     browser.find_element(By.ID, "show-confidence").click()
     assert not overlay.is_displayed()
