@@ -254,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
         setup = f"{r['setup_s']:.1f} s" if r.get("setup_s") is not None else "(in wall)"
         cells = [f"{r[k]:.1f} s ({r[k] / r['wall_s']:.0%})" if k in r else "-" for k, _ in stages]
         print(f"| {r['n']} | {r['case']} | {r['frames'] / r['wall_s']:.1f} | {r['wall_s']:.0f} s | {setup} "
-              f"| {r['peak_rss'] / 2**30:.2f} GB | " + " | ".join(cells) + f" | {r['load'][0]:.1f} → {r['load'][1]:.1f} |")
+              f"| {r['peak_rss'] / 2**30:.2f} GiB | " + " | ".join(cells) + f" | {r['load'][0]:.1f} → {r['load'][1]:.1f} |")
     if levels:
         print()
         print("| zlib level | s per 512² RGB slice | compressed / raw |")
