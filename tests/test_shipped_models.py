@@ -79,3 +79,30 @@ def test_the_check_fails_for_untrained_weights(name, tmp_path):
     folder, ratio = DOMAIN[name]
     ours, zero = _scores(str(path), DATA / folder)
     assert ours > ratio * zero
+
+
+# Images unlike the photo model's training data: medical grayscale (X-ray, CT, MR) from the examples.
+_UNLIKE_PHOTOS = ("chest_xray_cr.dcm", "head_ct.dcm", "shoulder_mr.png")
+
+
+def _mean_confidence(image) -> float:
+    """Mean confidence over the pixels that are not background: display gray in (8%, 92%).
+
+    A black or white background is trivially colourless, so the model is rightly sure there.
+    """
+    out = medcolor.colorize(image, model="photo", device="cpu", return_confidence=True)
+    assert out.confidence.min() >= 0.0 and out.confidence.max() <= 1.0
+    gray = out.rgb.astype(np.float32).mean(-1) / 255.0  # L* is kept, so this is the input's gray
+    content = (gray > 0.08) & (gray < 0.92)
+    return float(out.confidence[content].mean())
+
+
+def test_photo_confidence_is_lower_on_images_unlike_its_training_data():
+    """The shipped photo model knows when it is guessing: less sure on X-ray, CT and MR than on photographs."""
+    examples = Path(__file__).parent.parent / "examples"
+    photos = []
+    for path in sorted((DATA / "photo").iterdir()):
+        with Image.open(path) as im:
+            photos.append(_mean_confidence(render_input(np.asarray(im.convert("RGB")))))
+    unlike = [_mean_confidence(str(examples / name)) for name in _UNLIKE_PHOTOS]
+    assert np.mean(unlike) < 0.9 * np.mean(photos), (unlike, photos)
