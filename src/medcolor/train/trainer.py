@@ -22,7 +22,7 @@ from ..errors import InputError, UsageError
 from ..fileio import atomic_write, remove_stale_temps
 from ..hints import sample_counts, simulate_hints
 from ..models import create_model
-from ..models.ab_bins import BinClassifier
+from ..models.registry import model_capabilities
 from ..weights import save_model
 from . import checkpoint as ckpt
 from .classification import CETarget, estimate_class_weights
@@ -120,13 +120,14 @@ class Trainer:
         """The colorizer (initialised from saved weights on a fresh run), the discriminator, the losses."""
         cfg, info = self.cfg, self.info
         self.model = create_model(cfg.model.name, **cfg.model.kwargs)
-        if cfg.hints is not None and not getattr(self.model, "accepts_hints", False):
+        caps = model_capabilities(self.model)
+        if cfg.hints is not None and not caps.hints:
             raise UsageError(f"hints: model {cfg.model.name!r} does not take hints (set hints: null)")
         if cfg.model.init and resume is None:
             init_from_saved(self.model, cfg.model.init)
         with_logits = any(p.losses.get("ce") for p in cfg.phases)
         if with_logits:
-            if not hasattr(self.model, "logits"):
+            if not caps.bins:
                 raise UsageError(f"the 'ce' loss needs a classification model (eccv16), not {cfg.model.name!r}")
             if resume is None:  # fresh run: rebalancing weights from the training crops (resume restores them)
                 weights = estimate_class_weights(self.dataset, self.model, seed=cfg.seed) if info.is_main else None
@@ -193,7 +194,7 @@ class Trainer:
         """The model card of the weights exported now (written beside them at every checkpoint)."""
         cfg, net = self.cfg, self.export_model()
         kwargs = {k: v for k, v in net.medcolor_arch["kwargs"].items()}
-        if isinstance(net, BinClassifier):  # the calibrated decoding policy
+        if model_capabilities(net).bins:  # the calibrated decoding policy
             kwargs.update(T=float(net.T), confidence_power=float(net.confidence_power))
         rounded = {s: {k: round(v, 4) for k, v in m.items()} for s, m in self.last_metrics.items()}
         return ModelCard(
@@ -344,7 +345,7 @@ class Trainer:
     def _calibrate(self, mon: Monitor) -> None:
         """Choose the decoding policy on the first validation set (models that predict bins)."""
         net = self.export_model()
-        if not self.info.is_main or not self.val_sets or not isinstance(net, BinClassifier):
+        if not self.info.is_main or not self.val_sets or not model_capabilities(net).bins:
             return
         name, samples = next(iter(self.val_sets.items()))
         self.calibration = dict(calibrate_decoding(net, samples, working_size=self.cfg.working_size,
