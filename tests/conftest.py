@@ -11,7 +11,6 @@ import torch
 torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DATA = os.path.join(os.path.dirname(REPO), "shared", "data")
 
 
 @pytest.fixture(scope="session")
@@ -33,11 +32,3 @@ def tiny_model_path(tmp_path_factory):
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
-
-
-@pytest.fixture(scope="session")
-def shared_data():
-    """The shared data folder beside the repository (skips when absent)."""
-    if not os.path.isdir(DATA):
-        pytest.skip("shared data folder not available")
-    return DATA

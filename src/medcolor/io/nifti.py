@@ -278,7 +278,7 @@ class NiftiWriter:
         offset = 544 if isinstance(hdr, nib.Nifti2Header) else 352
         hdr.set_data_offset(offset)
         raw = open(self.path, "wb")
-        self._file = gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=6, mtime=0) if compress else raw
+        self._file = gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=1, mtime=0) if compress else raw
         self._raw = raw
         block = hdr.binaryblock
         self._file.write(block + b"\x00" * (offset - len(block)))

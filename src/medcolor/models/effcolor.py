@@ -197,7 +197,8 @@ class EffColor(BinClassifier, Colorizer):
         scale, shift = self.global_mlp(torch.cat([g, hint_stats], dim=1)).chunk(2, dim=1)
         b = self.bottom(s32)
         b = b * (1 + scale[..., None, None]) + shift[..., None, None]
-        hn = self.hintnet
+        # the hint path is exactly zero without hints: skip its compute (and keep it out of exported graphs)
+        hn = self.hintnet if bool((hints[:, 2:] > 0).any()) else None
         if hn is None:
             d = self.up8(self.up16(b, s16), s8)
         else:
