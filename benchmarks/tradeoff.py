@@ -49,7 +49,7 @@ def main() -> int:
     from medcolor.color import gray_to_lightness
     from medcolor.evaluate.protocol import load_ground_truth
     from medcolor.models.ab_bins import BinClassifier
-    from medcolor.pipeline import model_working_size, predict_ab
+    from medcolor.predictor import NetworkPredictor
     from medcolor.recombine import recombine
     from medcolor.train.validate import TEMPERATURES
     from medcolor.weights import load_model
@@ -58,13 +58,14 @@ def main() -> int:
     if not isinstance(net, BinClassifier):
         print(f"{args.model}: not a distribution model (no decoding temperature)", file=sys.stderr)
         return 2
-    size, card_t, card_p = model_working_size(net), float(net.T), float(net.confidence_power)
+    card_t, card_p = float(net.T), float(net.confidence_power)
+    predictor_net = NetworkPredictor(net)
     samples = load_ground_truth(args.data, limit=args.limit).samples
 
     def predictor(scale: float):
         def predict(sample):
             L = gray_to_lightness(torch.from_numpy(sample.gray.astype(np.float32) / 255.0))[None, None]
-            return recombine(L, predict_ab(net, L, size) * scale)[0]
+            return recombine(L, predictor_net.predict(L).ab * scale)[0]
         return predict
 
     zero = _score(samples, predictor(0.0))

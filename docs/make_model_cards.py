@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -58,6 +59,11 @@ def scores_table(reports: list[Path]) -> list[str]:
     return lines
 
 
+def _local(command: str) -> str:
+    """A command as a user would type it: run folders relative to the working directory."""
+    return re.sub(r"/\S*?/runs/", "runs/", command)
+
+
 def card_block(name: str) -> list[str]:
     cfg = _card(name)
     meta, kw = cfg["meta"], {k: v for k, v in cfg["kwargs"].items()}
@@ -72,17 +78,25 @@ def card_block(name: str) -> list[str]:
             f"- **Training data:** {', '.join('`' + Path(p).name + '`' for p in meta['data'].get('train', []))}; "
             f"validation (checkpoint selection and decoding calibration on the first): "
             f"{', '.join('`' + Path(p).name + '`' for p in meta['data'].get('val', []))}.",
-            "- **Commands:** " + "; then ".join(f"`{c}`" for c in meta.get("commands", [])) + ".",
+            "- **Commands:** " + "; then ".join(f"`{_local(c)}`" for c in meta.get("commands", [])) + ".",
             f"- **Compute:** {meta['compute'].get('device')} × {meta['compute'].get('world_size')} process(es), "
             f"{meta['compute'].get('threads')} thread(s), {meta['compute'].get('wall_s', 0) / 60:.0f} min wall, "
             f"{meta['compute'].get('images_seen')} training images seen, {meta['step']} steps, "
             f"{meta['compute'].get('date')}; weights: {meta['selected']}."]
     cal = meta.get("calibration") or {}
     if cal:
-        curve = ", ".join(f"T {c['T']}: ΔE {c['deltae2000']:.2f} / colourfulness {c['colorfulness_ratio']:.2f}"
+        def policy(c: dict) -> str:
+            return f"T {c['T']}" + (f", power {c['confidence_power']}" if "confidence_power" in c else "")
+
+        curve = ", ".join(f"{policy(c)}: ΔE {c['deltae2000']:.2f} / colourfulness {c['colorfulness_ratio']:.2f}"
                           for c in cal["curve"])
-        out.append(f"- **Decoding calibration** on `{cal.get('set')}` ({cal['rule']}): T = {cal['T']} "
+        out.append(f"- **Decoding calibration** on `{cal.get('set')}` ({cal['rule']}): {policy(cal)} "
                    f"({curve}).")
+    sweep = cal.get("hints")
+    if sweep:
+        rows = ", ".join(f"{c['points']} points {c['method']}: PSNR {c['psnr']:.2f} dB" for c in sweep["curve"])
+        out.append(f"- **Hint sweep** on `{cal.get('set')}` (automatic: PSNR {sweep['auto']['psnr']:.2f} dB; "
+                   f"{rows}): default hint method `{sweep['method']}` ({sweep['rule']}).")
     out.append("")
     return out
 
