@@ -139,3 +139,19 @@ def test_dataset_composites_from_an_objects_folder(tmp_path):
     assert rgb.shape == (48, 48, 3) and blue.sum() > 20
     with pytest.raises(UsageError, match="data.objects"):
         TrainDataset(samples, load_config("effcolor-photo-ft", ["data.composite_p=0.5"]).data)
+
+
+def test_auto_hint_method_follows_the_cards_hint_sweep():
+    from medcolor.card import ModelCard
+    from medcolor.hints import resolve_hint_method
+
+    def caps(method):
+        calibration = {"hints": {"method": method}} if method else {}
+        return ModelCard(architecture="effcolor_lite0", working_size=256, calibration=calibration).capabilities
+
+    assert resolve_hint_method(caps("learned"), "auto") == "learned"
+    assert resolve_hint_method(caps("levin"), "auto") == "levin"
+    assert resolve_hint_method(caps(None), "auto") == "levin"  # no sweep recorded
+    assert resolve_hint_method(caps("levin"), "learned") == "learned"  # asked for explicitly
+    fast = ModelCard(architecture="fastcolor", working_size=256, calibration={"hints": {"method": "learned"}})
+    assert resolve_hint_method(fast.capabilities, "auto") == "levin"  # no hint input: Levin whatever the card

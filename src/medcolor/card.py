@@ -115,10 +115,17 @@ class ModelCard:
     def capabilities(self) -> Capabilities:
         """What the model can do (:class:`~medcolor.models.registry.Capabilities`): its architecture's
         record with this card's working size and the temperature it was saved with."""
-        caps = model_entry(self.architecture).capabilities.replace(working_size=self.working_size)
+        caps = model_entry(self.architecture).capabilities.replace(working_size=self.working_size,
+                                                                    hint_method=self.hint_method)
         if caps.bins and "T" in self.kwargs:
             caps = caps.replace(temperature=float(self.kwargs["T"]))
         return caps
+
+    @property
+    def hint_method(self) -> str:
+        """``learned`` when the trainer's hint sweep chose the network's own hint input, else ``levin``."""
+        sweep = (self.calibration or {}).get("hints") or {}
+        return "learned" if sweep.get("method") == "learned" else "levin"
 
     # ------------------------------------------------------------------ text
     def summary(self, set_name: str | None = None) -> str:

@@ -251,10 +251,10 @@ def resolve_hint_method(capabilities, method: str = "auto", *, name: str = "this
     """``"learned"`` or ``"levin"`` for ``method`` in :data:`~medcolor.options.HINT_METHODS` and a model's
     :class:`~medcolor.models.registry.Capabilities`.
 
-    ``auto``: Levin refinement. The shipped hint networks do not yet use their hints
-    well enough (measured by ``benchmarks/hint_sweep.py``: +0.02 dB at 10 points
-    against +1.3 dB for Levin), so the learned input is chosen explicitly with
-    ``learned``.
+    ``auto``: what the model's card says (:attr:`Capabilities.hint_method`): the trainer runs a
+    hint sweep on the first validation set and records ``learned`` only when the network's own hint
+    input beats Levin refinement of its automatic colours at 5, 10 and 20 points; otherwise, and for
+    models without hint input, Levin refinement.
 
     Raises:
         UsageError: an unknown method, or ``learned`` for a model without hint input.
@@ -263,7 +263,7 @@ def resolve_hint_method(capabilities, method: str = "auto", *, name: str = "this
     from .options import parse_hint_method
 
     if parse_hint_method(method) == "auto":
-        return "levin"
+        return capabilities.hint_method if capabilities.hints else "levin"
     if method == "learned" and not capabilities.hints:
         raise UsageError(f"model {name} does not take hints as input; use the levin hint method")
     return method

@@ -43,6 +43,8 @@ class Capabilities:
         temperature: annealed-mean temperature of a bin classifier (None: a regression model).
         rebalance: class-rebalancing mix of a bin classifier (None: the paper's 0.5 applies).
         working_size: short side the model colorizes at (None: native size); from the model's card.
+        hint_method: how ``auto`` applies user hints: ``learned`` when the trainer's hint sweep (in the
+            card's calibration) found the network's own hint input better than Levin refinement, else ``levin``.
     """
 
     hints: bool = False
@@ -51,6 +53,7 @@ class Capabilities:
     temperature: float | None = None
     rebalance: float | None = None
     working_size: int | None = DEFAULT_WORKING_SIZE
+    hint_method: str = "levin"
 
     def replace(self, **changes) -> Capabilities:
         return dataclasses.replace(self, **changes)
@@ -204,7 +207,7 @@ def model_capabilities(model: nn.Module) -> Capabilities:
         caps = Capabilities()
     card = getattr(model, "medcolor_card", None)
     if card is not None:
-        caps = caps.replace(working_size=card.working_size)
+        caps = caps.replace(working_size=card.working_size, hint_method=card.hint_method)
     if caps.bins:
         caps = caps.replace(temperature=float(getattr(model, "T", caps.temperature)),
                             rebalance=getattr(model, "rebalance", caps.rebalance))
