@@ -158,3 +158,28 @@ def test_default_cache_dir_follows_the_environment(tmp_path, monkeypatch):
     monkeypatch.delenv("MEDCOLOR_CACHE_DIR")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     assert backend_mod.cache_dir() == tmp_path / "xdg" / "medcolor" / "onnx"
+
+
+def test_cli_colorizes_a_volume_through_onnx_runtime(tmp_path, monkeypatch):
+    """`medcolor colorize --backend onnx`: the same picture as PyTorch (within rounding), confidence too."""
+    import nibabel as nib
+    import numpy as np
+
+    from medcolor.cli import main
+    from medcolor.io.writer import confidence_paths
+
+    monkeypatch.setenv("MEDCOLOR_CACHE_DIR", str(tmp_path / "cache"))
+    z, y, x = np.mgrid[0:3, 0:40, 0:48]
+    vol = (300 * np.cos(x / 5.0 + z) + 100).astype(np.int16)
+    src = tmp_path / "v.nii.gz"
+    nib.save(nib.Nifti1Image(vol.transpose(2, 1, 0), np.eye(4)), src)
+    outs = {}
+    for name in ("torch", "onnx"):
+        out = tmp_path / name
+        assert main(["colorize", str(src), "-o", str(out), "--format", "nii", "--working-size", "32",
+                     "--backend", name, "--confidence", "-q"]) == 0
+        outs[name] = (np.asarray(nib.load(out / "v.nii.gz").dataobj),
+                      np.asarray(nib.load(confidence_paths([out / "v.nii.gz"])[0]).get_fdata()))
+    rgb = {k: np.stack([v[0][c] for c in ("R", "G", "B")], -1).astype(int) for k, v in outs.items()}
+    assert np.abs(rgb["torch"] - rgb["onnx"]).max() <= 1
+    assert np.abs(outs["torch"][1] - outs["onnx"][1]).max() <= 1 / 255 + 1e-6

@@ -100,10 +100,13 @@ class NetworkPredictor(Predictor):
         working_size: short side the network sees; ``"auto"``: the model's own; None: native.
         hint_method: ``auto``/``learned``/``levin`` (:func:`medcolor.hints.resolve_hint_method`).
         name: named in outputs (default: the model's own name).
+        backend: ``torch``, ``onnx`` or ``auto`` (the faster of PyTorch and ONNX Runtime, when they
+            agree: :func:`medcolor.backend.select_backend`) for automatic predictions; hints use PyTorch.
+        batch_size: frames per forward pass the backend is timed with.
     """
 
     def __init__(self, net: nn.Module, *, working_size="auto", hint_method: str = "auto",
-                 name: str | None = None) -> None:
+                 name: str | None = None, backend: str = "torch", batch_size: int = 8) -> None:
         self.net = net
         self.capabilities: Capabilities = model_capabilities(net)
         size = parse_working_size(working_size)
@@ -111,6 +114,12 @@ class NetworkPredictor(Predictor):
         self.requested_hint_method = parse_hint_method(hint_method)
         self.name = name or _model_name(net)
         self.has_confidence = self.capabilities.confidence
+        self.backend = None  # automatic predictions through PyTorch
+        if backend != "torch":  # ONNX Runtime when it agrees with PyTorch (and, for "auto", is faster)
+            from .backend import select_backend
+
+            side = self.working_size or 256
+            self.backend = select_backend(net, prefer=backend, example_shape=(batch_size, 1, side, side))
 
     def check_hints(self) -> str:
         return self.hint_method
@@ -130,6 +139,9 @@ class NetworkPredictor(Predictor):
         return small.clamp(0, 100)
 
     def _run(self, small: torch.Tensor, hint_map: torch.Tensor | None) -> Prediction:
+        if self.backend is not None and hint_map is None:
+            ab, conf = self.backend.predict(small)
+            return Prediction(ab.float(), None if conf is None else conf.float())
         if self.capabilities.confidence:
             ab, conf = self.net.predict(small, hint_map)
             return Prediction(ab.float(), conf.float())
@@ -187,7 +199,7 @@ def get_model(model: str | os.PathLike | nn.Module, device: torch.device) -> nn.
 
 
 def make_predictor(model, *, device: torch.device, working_size="auto", hint_method: str = "auto",
-                   name: str | None = None) -> Predictor:
+                   name: str | None = None, backend: str = "torch", batch_size: int = 8) -> Predictor:
     """The predictor for what a user names: ``"ct-tissue"``, a shipped name, a path or a loaded module.
 
     A :class:`Predictor` is returned as it is.  ``working_size`` and ``hint_method`` apply to networks;
@@ -200,5 +212,5 @@ def make_predictor(model, *, device: torch.device, working_size="auto", hint_met
     if is_ct_tissue(model):
         return CtTissuePredictor()
     return NetworkPredictor(get_model(model, device), working_size=working_size, hint_method=hint_method,
-                            name=name)
+                            name=name, backend=backend, batch_size=batch_size)
 

@@ -64,6 +64,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
                    help="hints image (same size as a single INPUT): coloured marks on transparent/gray")
     add_hint_method(p)
     add_confidence(p)
+    p.add_argument("--backend", choices=("torch", "onnx", "auto"), default="torch",
+                   help="inference backend: torch (default), onnx (ONNX Runtime, needs medcolor[export]) or auto "
+                        "(the faster of the two, timed once per model and shape; the graph is cached)")
     add_limits(p, DEFAULT_LIMITS)
     p.add_argument("--no-smoothing", dest="smooth", action="store_false",
                    help="colour each slice on its own (by default the colour of NIfTI volumes and DICOM series "
@@ -91,6 +94,7 @@ class ColorizeOptions:
     hints: Path | None = None
     hint_method: str = "auto"
     confidence: bool = False
+    backend: str = "torch"
     smooth: bool = True  # volumes and series: a*b* smoothed along the slice axis (medcolor.volume)
     limits: object = None  # medcolor.limits.Limits; None: the defaults
     overwrite: bool = False
@@ -296,7 +300,7 @@ def _run(opts: ColorizeOptions, shard) -> int:
     device = shard.device(opts.device)
     try:
         predictor = make_predictor(opts.model, device=device, working_size=opts.working_size,
-                                   hint_method=opts.hint_method)
+                                   hint_method=opts.hint_method, backend=opts.backend, batch_size=opts.batch_size)
     except UnknownModelError as exc:
         raise UsageError(str(exc)) from None
     engine = Engine(predictor, EngineOptions(batch_size=opts.batch_size, smooth=opts.smooth,
