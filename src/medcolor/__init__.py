@@ -6,8 +6,7 @@
 """
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
+from ._version import __version__
 from .errors import InputError, MedcolorError, UnknownModelError, UsageError
 from .models import create_model, list_models, register_model
 from .pipeline import colorize, colorize_gray

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-__all__ = ["MedcolorError", "InputError", "UsageError", "UnknownModelError"]
+__all__ = ["MedcolorError", "InputError", "UsageError", "UnknownModelError", "WeightsMismatchError"]
 
 
 class MedcolorError(Exception):
@@ -29,3 +29,7 @@ class UsageError(MedcolorError):
 
 class UnknownModelError(MedcolorError, ValueError):
     """A model name that is neither registered, shipped, nor an existing path."""
+
+
+class WeightsMismatchError(UnknownModelError):
+    """A weights file whose tensors do not fit the architecture it names (or the one asked for)."""

@@ -46,8 +46,8 @@ class SmoothingSettings:
         sigma_lightness: Gaussian fall-off with the per-pixel L* difference (L* units, 0-100).
     """
 
-    radius: int = 6
-    sigma_slices: float = 4.0
+    radius: int = 8
+    sigma_slices: float = 6.0
     sigma_lightness: float = 5.0
 
     def __post_init__(self) -> None:

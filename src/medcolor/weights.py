@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from .card import ModelCard
-from .errors import UnknownModelError
+from .errors import UnknownModelError, WeightsMismatchError
 from .fileio import atomic_write
 
 __all__ = ["save_model", "load_model", "load_weights_into", "read_config", "resolve_model", "list_pretrained",
@@ -113,7 +113,7 @@ def load_weights_into(model: nn.Module, spec: str | os.PathLike, allow_missing: 
     """Load the weights saved as ``spec`` into ``model`` (same architecture and arguments).
 
     The one weight loader: :func:`load_model` and fine-tuning (``model.init``) both use it.
-    Returns the saved model's card; raises :class:`UnknownModelError` in one line when the
+    Returns the saved model's card; raises :class:`WeightsMismatchError` in one line when the
     file holds another architecture or tensors that do not fit.  ``allow_missing`` (fine-tuning
     only) keeps the initial values of parameters the file lacks, e.g. a module added since.
     """
@@ -126,14 +126,14 @@ def load_weights_into(model: nn.Module, spec: str | os.PathLike, allow_missing: 
 def _load_state(model: nn.Module, path: Path, card: ModelCard, allow_missing: bool = False) -> None:
     arch = getattr(model, "medcolor_arch", {}).get("name", card.architecture)
     if arch != card.architecture:
-        raise UnknownModelError(f"{path}: holds a {card.architecture!r} model, not {arch!r}")
+        raise WeightsMismatchError(f"{path}: holds a {card.architecture!r} model, not {arch!r}")
     try:
         missing, unexpected = model.load_state_dict(load_file_state(path), strict=False)
     except RuntimeError as exc:  # shape mismatch: other arguments than these weights were saved with
-        raise UnknownModelError(f"{path}: weights do not match architecture {card.architecture!r}: "
+        raise WeightsMismatchError(f"{path}: weights do not match architecture {card.architecture!r}: "
                                 f"{str(exc).splitlines()[-1].strip()}") from None
     if (missing and not allow_missing) or unexpected:
-        raise UnknownModelError(f"{path}: weights do not match architecture {card.architecture!r} "
+        raise WeightsMismatchError(f"{path}: weights do not match architecture {card.architecture!r} "
                                 f"(missing {len(missing)}, unexpected {len(unexpected)} tensors)")
 
 

@@ -224,8 +224,9 @@ class _Batch:
                 try:
                     self._process(unit)
                 finally:
-                    for w in caught:
-                        self.say(f"warning: {w.message}")
+                    # a unit is opened more than once (headers, then frames): each message once
+                    for text in dict.fromkeys(str(w.message) for w in caught):
+                        self.say(f"warning: {text}")
         except MedcolorError as exc:
             self.fail(name, str(exc))
         except PermissionError as exc:

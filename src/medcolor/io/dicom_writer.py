@@ -50,7 +50,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import __version__
+from .._version import __version__
 from .meta import ImageMeta
 
 __all__ = ["build_dataset", "write_dicom", "output_series_uid", "output_instance_uid", "SC_IMAGE",

@@ -137,7 +137,6 @@ class EffColor(BinClassifier, Colorizer):
     """
 
     stride = 32
-    accepts_hints = True
 
     def __init__(self, variant: str = "lite0", widths: tuple[int, ...] = (256, 128, 96, 64), T: float = 0.6,
                  rebalance: float = 1.0, confidence_power: float = 0.0, hint_decoder: bool = False) -> None:

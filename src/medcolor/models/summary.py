@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from .discriminator import Discriminator
+from .registry import model_capabilities
 
 __all__ = ["count_params", "example_inputs", "count_flops"]
 
@@ -30,7 +31,7 @@ def example_inputs(model: nn.Module, size: int | tuple[int, int] = 256, batch: i
     L = torch.rand(batch, 1, h, w, generator=generator) * 100.0
     if isinstance(model, Discriminator):
         return L, torch.randn(batch, 2, h, w, generator=generator) * 30.0
-    if getattr(model, "accepts_hints", False):  # (B, 3, H, W): a*b* on about 1 % of the pixels, and the mask
+    if model_capabilities(model).hints:  # (B, 3, H, W): a*b* on about 1 % of the pixels, and the mask
         mask = (torch.rand(batch, 1, h, w, generator=generator) < 0.01).float()
         return L, torch.cat([torch.randn(batch, 2, h, w, generator=generator) * 30.0 * mask, mask], dim=1)
     return (L,)
