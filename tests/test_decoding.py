@@ -155,3 +155,17 @@ def test_auto_hint_method_follows_the_cards_hint_sweep():
     assert resolve_hint_method(caps("levin"), "learned") == "learned"  # asked for explicitly
     fast = ModelCard(architecture="fastcolor", working_size=256, calibration={"hints": {"method": "learned"}})
     assert resolve_hint_method(fast.capabilities, "auto") == "levin"  # no hint input: Levin whatever the card
+
+
+def test_progress_writes_sparse_lines_in_a_log(tmp_path):
+    import io
+
+    from medcolor.progress import LOG_INTERVAL_S, progress
+
+    log = io.StringIO()  # not a terminal
+    bar = progress(range(1000), file=log, desc="work")
+    for _ in bar:
+        pass
+    bar.close()
+    assert bar.mininterval == LOG_INTERVAL_S
+    assert log.getvalue().count("\r") <= 3  # start and end, not one redraw per item

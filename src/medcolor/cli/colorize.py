@@ -290,13 +290,12 @@ def run(args) -> int:
 
 
 def _run(opts: ColorizeOptions, shard) -> int:
-    from tqdm import tqdm
-
     from ..engine import Engine, EngineOptions
     from ..errors import UnknownModelError
     from ..fileio import remove_stale_temps
     from ..io import discover
     from ..predictor import make_predictor
+    from ..progress import progress
 
     device = shard.device(opts.device)
     try:
@@ -327,8 +326,7 @@ def _run(opts: ColorizeOptions, shard) -> int:
                 batch.say(f"note: {s.path}: {s.reason}")
     units = make_units(found.files)
     mine = shard.take(units, cost=lambda u: u.cost)
-    bar = tqdm(mine, desc="colorize", unit="file", file=sys.stderr,
-               disable=opts.quiet or len(mine) < 2 or not shard.is_main)
+    bar = progress(mine, desc="colorize", unit="file", disable=opts.quiet or len(mine) < 2 or not shard.is_main)
     try:
         for unit in bar:
             batch.process(unit)

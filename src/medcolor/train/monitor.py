@@ -33,7 +33,7 @@ class Monitor:
         self.bar = None
         if not enabled:
             return
-        from tqdm.auto import tqdm
+        from ..progress import progress
 
         self.log_path = Path(run_dir) / "log.jsonl"
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -45,8 +45,7 @@ class Monitor:
                 self.message("tensorboard is not installed; logging to log.jsonl only")
             else:
                 self.writer = SummaryWriter(log_dir=str(Path(run_dir) / "tb"), purge_step=start_step + 1)
-        self.bar = tqdm(total=total_steps, initial=start_step, desc="train", unit="step", dynamic_ncols=True,
-                        file=sys.stderr, mininterval=1.0)
+        self.bar = progress(total=total_steps, initial=start_step, desc="train", unit="step")
 
     def message(self, text: str) -> None:
         """A human-readable line on stdout (through tqdm so the bar is not broken)."""
