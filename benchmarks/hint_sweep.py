@@ -10,8 +10,9 @@ for the model, then writes into ``--out``:
 
 * ``report/``: the full evaluation report (per-image CSV, summary, HTML);
 * ``hint_sweep.csv`` and ``hint_sweep.md``: one row per N with PSNR and
-  deltaE2000 for the learned hint input and for Levin refinement of the model's
-  automatic colours (N = 0 is the automatic result for both);
+  deltaE2000 for the learned hint input, for Levin refinement of the model's
+  automatic colours, and for the learned colours refined by Levin (N = 0 is the
+  automatic result for all);
 * ``hint_sweep.png``: both metrics against N, both methods.
 
 The learned column is empty for a model without hint input.  ``--limit`` takes
@@ -25,7 +26,8 @@ import sys
 from pathlib import Path
 
 DEFAULT_DATA = "/work/shared/data/photos/val_xsource"
-METHODS = ("learned", "levin")
+METHODS = ("learned", "levin", "learned+levin")
+LABELS = {"learned": "learned hints", "levin": "Levin refinement", "learned+levin": "learned, then Levin"}
 
 
 def sweep_table(summary: dict[str, dict[str, float]], model: str, points: list[int]) -> list[dict]:
@@ -46,11 +48,12 @@ def _fmt(v) -> str:
 
 
 def markdown(rows: list[dict]) -> str:
-    lines = ["| points | PSNR learned (dB) | PSNR Levin (dB) | ΔE2000 learned | ΔE2000 Levin |",
-             "|---:|---:|---:|---:|---:|"]
+    head = " | ".join(f"PSNR {LABELS[k]} (dB)" for k in METHODS) + " | " + \
+        " | ".join(f"ΔE2000 {LABELS[k]}" for k in METHODS)
+    lines = [f"| points | {head} |", "|---:" * (1 + 2 * len(METHODS)) + "|"]
     for r in rows:
-        lines.append(f"| {r['points']} | {_fmt(r['learned_psnr'])} | {_fmt(r['levin_psnr'])} | "
-                     f"{_fmt(r['learned_deltae2000'])} | {_fmt(r['levin_deltae2000'])} |")
+        cells = [_fmt(r[f"{k}_{m}"]) for m in ("psnr", "deltae2000") for k in METHODS]
+        lines.append(f"| {r['points']} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -62,10 +65,10 @@ def plot(rows: list[dict], path: Path, title: str) -> None:
 
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
     for ax, metric, label in ((axes[0], "psnr", "PSNR (dB) ↑"), (axes[1], "deltae2000", "ΔE2000 ↓")):
-        for kind, style in zip(METHODS, ("o-", "s--")):
+        for kind, style in zip(METHODS, ("o-", "s--", "^-.")):
             pts = [(max(r["points"], 0.5), r[f"{kind}_{metric}"]) for r in rows if r[f"{kind}_{metric}"] is not None]
             if pts:
-                ax.plot(*zip(*pts), style, label="learned hints" if kind == "learned" else "Levin refinement")
+                ax.plot(*zip(*pts), style, label=LABELS[kind])
         ax.set_xscale("log")
         ticks = [max(r["points"], 0.5) for r in rows]
         ax.set_xticks(ticks, [str(r["points"]) for r in rows])

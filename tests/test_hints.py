@@ -286,3 +286,16 @@ def test_web_hint_rerun_learned_levin_and_refused(tiny_model_path):
         assert refused.status_code == 400 and "levin" in refused.json()["error"]
         assert send(hint_method="magic").status_code == 422
         assert "hints" not in client.get("/api/health").json()
+
+
+def test_learned_then_levin_refines_the_learned_colours(guided):
+    g = np.tile(np.linspace(0.2, 0.8, 96, dtype=np.float32), (80, 1))
+    marks = np.zeros((80, 96, 4), np.uint8)
+    marks[30:40, 20:30] = (*_rgb((55, -40, -35)), 255)
+    kw = dict(model=guided, working_size=64, device="cpu", hints=marks)
+    learned = medcolor.colorize_gray(g, hint_method="learned", **kw)
+    both = medcolor.colorize_gray(g, hint_method="learned+levin", **kw)
+    lab_learned, lab_both = rgb_to_lab_np(learned / 255.0), rgb_to_lab_np(both / 255.0)
+    assert lab_both[35, 25, 2] < lab_learned[35, 25, 2] - 10  # Levin then pulls the hinted region to blue
+    tiny = medcolor.colorize_gray(g, model=guided, working_size=64, device="cpu")
+    assert both.shape == tiny.shape

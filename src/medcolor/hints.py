@@ -264,7 +264,7 @@ def resolve_hint_method(capabilities, method: str = "auto", *, name: str = "this
 
     if parse_hint_method(method) == "auto":
         return capabilities.hint_method if capabilities.hints else "levin"
-    if method == "learned" and not capabilities.hints:
+    if method in ("learned", "learned+levin") and not capabilities.hints:
         raise UsageError(f"model {name} does not take hints as input; use the levin hint method")
     return method
 

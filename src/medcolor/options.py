@@ -26,9 +26,10 @@ MAX_WORKING_SIZE = 2048
 WORKING_SIZE_HELP = (f"working size of the network, short side in pixels ({MIN_WORKING_SIZE}..{MAX_WORKING_SIZE}); "
                      "'native' for none; 'auto' (default): the size the model was trained for")
 
-HINT_METHODS = ("auto", "learned", "levin")
-HINT_METHOD_HELP = ("how hints act: 'learned' (the model's own hint input) or 'levin' (Levin refinement of the "
-                    "automatic colours); 'auto' (default): levin")
+HINT_METHODS = ("auto", "learned", "levin", "learned+levin")
+HINT_METHOD_HELP = ("how hints act: 'learned' (the model's own hint input), 'levin' (Levin refinement of the "
+                    "automatic colours) or 'learned+levin' (the learned colours, then Levin refinement); 'auto' "
+                    "(default): what the model's card chose on validation, else levin")
 
 WINDOW_HELP = "display window for DICOM/NIfTI: a CT preset (lung, mediastinum, bone, brain, soft-tissue, abdomen) " \
               "or 'CENTER,WIDTH' in stored units (e.g. HU)"

@@ -154,12 +154,13 @@ class NetworkPredictor(Predictor):
             if hints is None:
                 return self._run(small, None)
             hint_map = hints.hint_map(tuple(small.shape[-2:])).to(small)  # (1, 3, h, w)
-            if self.hint_method == "learned":
+            method = self.hint_method
+            if method == "learned":
                 return self._run(small, hint_map)
             from .hints import levin_refine
 
-            auto = self._run(small, None)
-            return Prediction(levin_refine(small, auto.ab, hint_map), auto.confidence)
+            first = self._run(small, hint_map if method == "learned+levin" else None)
+            return Prediction(levin_refine(small, first.ab, hint_map), first.confidence)
 
 
 class CtTissuePredictor(Predictor):

@@ -12,7 +12,8 @@ For each model and each N > 0 two methods are scored:
 * ``MODEL +N learned``: the network's own hint input (models whose
   capabilities say ``hints`` only);
 * ``MODEL +N levin``: the model's automatic chroma refined by Levin propagation
-  of the hint corrections (:func:`medcolor.hints.levin_refine`), the baseline.
+  of the hint corrections (:func:`medcolor.hints.levin_refine`), the baseline;
+* ``MODEL +N learned+levin``: the learned colours, then Levin refinement.
 
 N = 0 is the model's automatic result, its own row.  Both methods go through
 :func:`medcolor.colorize_gray` (hints pooled to the working size), exactly as
@@ -51,7 +52,7 @@ class HintedModelMethod:
 
     model: ModelMethod
     points: int
-    method: str  # "learned" | "levin"
+    method: str  # "learned" | "levin" | "learned+levin"
     seed: int = 0
 
     @property
@@ -81,7 +82,7 @@ def hinted_methods(models: list[ModelMethod], points: list[int], seed: int = 0) 
     out = []
     for m in models:
         for n in sorted({int(p) for p in points if int(p) > 0}):
-            kinds = ("learned", "levin") if model_capabilities(m.model).hints else ("levin",)
+            kinds = ("learned", "levin", "learned+levin") if model_capabilities(m.model).hints else ("levin",)
             out += [HintedModelMethod(m, n, kind, seed) for kind in kinds]
     return out
 
@@ -92,4 +93,5 @@ def hints_note(points: list[int], seed: int) -> str:
     return (f"Hints: N ∈ {{{ns}}} points per image drawn uniformly (seed {seed}, the file name and N), each a "
             f"{HINT_PATCH}×{HINT_PATCH} patch given its mean ground-truth a*b* (Zhang et al. 2017). "
             "'MODEL +N learned': the model's own hint input; 'MODEL +N levin': its automatic colours refined by "
-            "Levin propagation of the corrections. N = 0 is the model's own row. Uses ground-truth information.")
+            "Levin propagation of the corrections; 'MODEL +N learned+levin': the learned colours, then Levin. "
+            "N = 0 is the model's own row. Uses ground-truth information.")
