@@ -65,7 +65,7 @@ def decoding_policy(model: nn.Module) -> dict[str, float]:
     caps = model_capabilities(model)
     if not caps.bins:
         return {}
-    return {"T": float(caps.temperature), "confidence_power": float(getattr(model, "confidence_power", 0.0))}
+    return {"T": float(caps.temperature), "confidence_power": float(caps.confidence_power or 0.0)}
 
 
 def torch_outputs(model: nn.Module, L: torch.Tensor, hints: torch.Tensor | None = None

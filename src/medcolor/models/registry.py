@@ -41,6 +41,7 @@ class Capabilities:
         confidence: ``predict(L, hints=None) -> (ab, confidence)`` gives a confidence map
             (1 - normalised entropy of the predicted distribution).
         temperature: annealed-mean temperature of a bin classifier (None: a regression model).
+        confidence_power: chroma shrinkage by confidence of a bin classifier's decoding (None: a regression model).
         rebalance: class-rebalancing mix of a bin classifier (None: the paper's 0.5 applies).
         working_size: short side the model colorizes at (None: native size); from the model's card.
         hint_method: how ``auto`` applies user hints: ``learned`` when the trainer's hint sweep (in the
@@ -51,6 +52,7 @@ class Capabilities:
     bins: bool = False
     confidence: bool = False
     temperature: float | None = None
+    confidence_power: float | None = None
     rebalance: float | None = None
     working_size: int | None = DEFAULT_WORKING_SIZE
     hint_method: str = "levin"
@@ -210,5 +212,6 @@ def model_capabilities(model: nn.Module) -> Capabilities:
         caps = caps.replace(working_size=card.working_size, hint_method=card.hint_method)
     if caps.bins:
         caps = caps.replace(temperature=float(getattr(model, "T", caps.temperature)),
+                            confidence_power=float(getattr(model, "confidence_power", 0.0)),
                             rebalance=getattr(model, "rebalance", caps.rebalance))
     return caps
