@@ -25,6 +25,8 @@ __all__ = ["upsample_ab", "fit_chroma_to_gamut", "recombine", "to_uint8"]
 _BISECT_STEPS = 8
 # Slack (in sRGB units) tolerated before rounding to uint8 (< 1/4 of one uint8 step).
 _GAMUT_TOL = 1e-3
+# The same test in linear RGB (the sRGB transfer curve is monotone), used while bisecting.
+_LINEAR_LO, _LINEAR_HI = srgb_to_linear(torch.tensor([-_GAMUT_TOL, 1 + _GAMUT_TOL], dtype=torch.float64)).tolist()
 
 
 def upsample_ab(ab: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
@@ -32,12 +34,6 @@ def upsample_ab(ab: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     if tuple(ab.shape[-2:]) == tuple(size):
         return ab
     return F.interpolate(ab, size=size, mode="bilinear", align_corners=False)
-
-
-def _linear_bounds() -> tuple[float, float]:
-    """The gamut test's bounds in linear RGB (the sRGB transfer curve is monotone, so the test is the same)."""
-    lo, hi = srgb_to_linear(torch.tensor([-_GAMUT_TOL, 1 + _GAMUT_TOL], dtype=torch.float64)).tolist()
-    return lo, hi
 
 
 def _in_gamut(rgb: torch.Tensor) -> torch.Tensor:
@@ -66,12 +62,11 @@ def fit_chroma_to_gamut(L: torch.Tensor, ab: torch.Tensor) -> torch.Tensor:
     abf = ab.permute(0, 2, 3, 1).reshape(-1, 2)[idx]  # (K, 2)
     lo = torch.zeros_like(Lf)  # always in gamut (neutral gray)
     hi = torch.ones_like(Lf)  # known out of gamut
-    lin_lo, lin_hi = _linear_bounds()
     for _ in range(_BISECT_STEPS):  # tested in linear RGB: no transfer curve per step
         mid = (lo + hi) / 2
         lab = torch.cat([Lf, abf * mid], dim=1).T.reshape(1, 3, -1, 1)
         lin = xyz_to_linear_rgb(lab_to_xyz(lab))
-        fits = ((lin >= lin_lo) & (lin <= lin_hi)).all(dim=1).reshape(-1, 1)
+        fits = ((lin >= _LINEAR_LO) & (lin <= _LINEAR_HI)).all(dim=1).reshape(-1, 1)
         lo = torch.where(fits, mid, lo)
         hi = torch.where(fits, hi, mid)
     lab = torch.cat([Lf, abf * lo], dim=1).T.reshape(1, 3, -1, 1)

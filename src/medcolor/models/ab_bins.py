@@ -116,15 +116,18 @@ def confidence(logits: torch.Tensor) -> torch.Tensor:
 
 
 def decode(logits: torch.Tensor, bins: torch.Tensor, T: float, confidence_power: float = 0.0,
-           ) -> tuple[torch.Tensor, torch.Tensor]:
+           need_confidence: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
     """The one decoding policy of the bin classifiers, for training and inference.
 
     ``(B, Q, h, w)`` logits -> ``(ab (B, 2, h, w) Lab units, conf (B, 1, h, w) in [0, 1])``:
     the annealed mean at temperature ``T``, its chroma multiplied by
     ``confidence ** confidence_power`` so that colour is held back where the model is
-    unsure (0 = no shrinkage; 0.5 = the square root; 1 = proportional).
+    unsure (0 = no shrinkage; 0.5 = the square root; 1 = proportional).  ``conf`` is None when
+    ``need_confidence`` is false and the policy does not use it (training, chroma-only calls).
     """
     ab = annealed_mean(logits, bins, T)
+    if not need_confidence and confidence_power <= 0:
+        return ab, None
     conf = confidence(logits)
     if confidence_power > 0:
         ab = ab * conf.to(ab).pow(confidence_power)
@@ -185,9 +188,9 @@ class BinClassifier:
     T: float = 1.0
     confidence_power: float = 0.0
 
-    def decode(self, logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def decode(self, logits: torch.Tensor, need_confidence: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
         """``(B, Q, h, w)`` logits -> ``(ab, confidence)`` with this model's policy (:func:`decode`)."""
-        return decode(logits.float(), self.bins, self.T, self.confidence_power)
+        return decode(logits.float(), self.bins, self.T, self.confidence_power, need_confidence)
 
     def _init_bins(self) -> torch.Tensor:
         bins = ab_bins()

@@ -76,7 +76,7 @@ class ECCV16(BinClassifier, Colorizer):
         return self.logits_normalized(x)[..., : -(-h // 4), : -(-w // 4)]
 
     def forward_normalized(self, x: torch.Tensor) -> torch.Tensor:
-        ab = self.decode(self.logits_normalized(x))[0]  # (B, 2, H/4, W/4) Lab units
+        ab = self.decode(self.logits_normalized(x), need_confidence=False)[0]  # (B, 2, H/4, W/4) Lab units
         return ab / AB_SCALE
 
 

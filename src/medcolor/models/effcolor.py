@@ -113,9 +113,9 @@ class _HintDecoder(nn.Module):
         """Decoder features ``x`` at 1/``factor`` plus the projected hints pooled to that scale."""
         return x + self.inject[level](_pool_hints(hints, factor))
 
-    def residual(self, d: torch.Tensor, hints: torch.Tensor) -> torch.Tensor:
-        """``(B, Q, H/4, W/4)`` logit residual from the 1/4 features ``d``; zero for images without hints."""
-        pooled = _pool_hints(hints, 4)
+    def residual(self, d: torch.Tensor, hints: torch.Tensor, pooled: torch.Tensor) -> torch.Tensor:
+        """``(B, Q, H/4, W/4)`` logit residual from the 1/4 features ``d`` and the hints pooled to 1/4
+        (:func:`_pool_hints`); zero for images without hints."""
         gate = (hints[:, 2:].amax(dim=(1, 2, 3)) > 0).to(d)[:, None, None, None]
         return self.head(torch.cat([d, pooled], dim=1)) * gate
 
@@ -171,7 +171,7 @@ class EffColor(BinClassifier, Colorizer):
         self.up4 = _Up(w8, chans[0] + 3, w4)  # + pooled hints at 1/4
         self.head = nn.Conv2d(w4, bins.shape[0], 1)
         self.hintnet = _HintDecoder(tuple(widths), bins.shape[0]) if hint_decoder else None
-        # Depthwise convolutions run about 5x faster on CPU in channels-last layout.
+        # Depthwise convolutions run faster on CPU in channels-last layout.
         self.to(memory_format=torch.channels_last)
 
     def _encoder_input(self, L: torch.Tensor) -> torch.Tensor:
@@ -203,8 +203,9 @@ class EffColor(BinClassifier, Colorizer):
         else:
             d = hn.add(1, self.up16(hn.add(0, b, hints, 32), s16), hints, 16)
             d = hn.add(2, self.up8(d, s8), hints, 8)
-        d = self.up4(d, torch.cat([s4, _pool_hints(hints, 4)], dim=1))  # s4 is exactly 1/4 of the padded input
-        return self.head(d) if hn is None else self.head(d) + hn.residual(d, hints)
+        h4 = _pool_hints(hints, 4)
+        d = self.up4(d, torch.cat([s4, h4], dim=1))  # s4 is exactly 1/4 of the padded input
+        return self.head(d) if hn is None else self.head(d) + hn.residual(d, hints, h4)
 
     def _prepare(self, L: torch.Tensor, hints: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor, tuple]:
         if L.dim() != 4 or L.shape[1] != 1:
@@ -227,7 +228,7 @@ class EffColor(BinClassifier, Colorizer):
     def forward_normalized(self, x: torch.Tensor) -> torch.Tensor:
         L = (x + 1.0) * 50.0  # the base class's normalised L back to L*
         hints = x.new_zeros(x.shape[0], 3, *x.shape[-2:])
-        return self.decode(self.logits_padded(L, hints))[0] / AB_SCALE
+        return self.decode(self.logits_padded(L, hints), need_confidence=False)[0] / AB_SCALE
 
     def predict(self, L: torch.Tensor, hints: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """``(B, 1, H, W)`` L* (+ hints) -> ``(ab (B, 2, H, W) Lab units, confidence (B, 1, H, W) in [0, 1])``."""

@@ -23,7 +23,7 @@ __all__ = ["decode_logits", "CETarget", "estimate_class_weights"]
 
 def decode_logits(colorizer: nn.Module, logits: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     """``(B, Q, h, w)`` logits -> ``(B, 2, H, W)`` a*b* in Lab units (the model's decoding, bilinear upsampling)."""
-    ab = colorizer.decode(logits)[0]  # (B, 2, h, w)
+    ab = colorizer.decode(logits, need_confidence=False)[0]  # (B, 2, h, w)
     return F.interpolate(ab, size=tuple(size), mode="bilinear", align_corners=False)
 
 
