@@ -10,8 +10,10 @@ encode the PNG answer) for
 * ``learned``: a model with hint input (``--guided``: a registry name builds an
   untrained model of that architecture, the same compute as a trained one; a
   shipped name or path loads it);
+* ``learned+levin``: the learned colours, then Levin refinement;
 * ``levin``: Levin refinement of the automatic colours, with the same model and
-  with a model without hint input (``--plain``).
+  with a model without hint input (``--plain``);
+* ``auto``: what the web page sends by default, resolved by the model's card.
 
 Prints the best and median wall time and the median CPU time of ``--repeat``
 runs after one warm-up, and the 1-minute load average (other processes share
@@ -70,7 +72,9 @@ def main() -> None:
                     models={"guided": _model(args.guided), "plain": _model(args.plain)})
     data, hints = scene(args.side)
     print(f"cpus={os.cpu_count()} torch threads={torch.get_num_threads()} image {args.side}x{args.side}")
-    for model, method in (("guided", "learned"), ("guided", "levin"), ("plain", "levin")):
+    runs = (("guided", "learned"), ("guided", "learned+levin"), ("guided", "levin"), ("plain", "levin"),
+            ("guided", "auto"))
+    for model, method in runs:
         job = ColorizeJob(data=data, filename="bench.png", model=model, hints=hints, hint_method=method)
         engine.colorize(job)  # warm-up: model load, first-call costs
         walls, cpus = [], []
@@ -79,9 +83,11 @@ def main() -> None:
             result = engine.colorize(job)
             walls.append(time.perf_counter() - t)
             cpus.append(time.process_time() - c)
-        assert result.headers["X-Medcolor-Hint-Method"] == method
+        used = result.headers["X-Medcolor-Hint-Method"]
+        assert method in ("auto", used), (method, used)
         spec = args.guided if model == "guided" else args.plain
-        print(f"{method:8s} {spec:18s}: best {min(walls):.3f} s  median {statistics.median(walls):.3f} s  "
+        label = f"auto ({used})" if method == "auto" else method
+        print(f"{label:22s} {spec:18s}: best {min(walls):.3f} s  median {statistics.median(walls):.3f} s  "
               f"cpu {statistics.median(cpus):.3f} s  (load avg {os.getloadavg()[0]:.2f})", flush=True)
 
 

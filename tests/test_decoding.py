@@ -1,4 +1,4 @@
-"""The decoding policy of bin classifiers (confidence, shrinkage), the hint path into the decoder, and the
+"""The decoding policy of bin classifiers (confidence, shrinkage), the learned hint propagation, and the
 training options that widen the photo data (composites, crops at native scale, frozen parts)."""
 from __future__ import annotations
 
@@ -89,6 +89,51 @@ def test_hint_decoder_is_exactly_zero_without_hints(hint_net):
     assert conf.shape == (2, 1, 64, 96) and (conf >= 0).all() and (conf <= 1).all()
 
 
+def _attending_net(**kw):
+    """A hint net whose attention always follows the hints and mixes the heads' corrections evenly."""
+    torch.manual_seed(0)
+    net = create_model("effcolor_lite0", hint_decoder=True, **SMALL).eval()
+    hn = net.hintnet
+    for key, value in kw.items():
+        setattr(hn, key, value)
+    with torch.no_grad():
+        hn.null.weight.zero_()
+        hn.null.bias.fill_(-1e4)  # "no hint applies" never wins
+        hn.mix.weight.zero_()
+        for h in range(hn.heads):
+            hn.mix.weight[0, 2 * h], hn.mix.weight[1, 2 * h + 1] = 1.0 / hn.heads, 1.0 / hn.heads
+    return net
+
+
+def test_hint_attention_gives_a_hinted_cell_its_hint_and_raises_confidence():
+    net = _attending_net()
+    L = torch.rand(1, 1, 64, 64) * 100
+    hints = torch.zeros(1, 3, 64, 64)
+    hints[0, 0, 20:24, 40:44], hints[0, 1, 20:24, 40:44], hints[0, 2, 20:24, 40:44] = 30.0, -20.0, 1.0
+    with torch.no_grad():
+        Lp, hp, _ = net._prepare(L, hints)
+        ab, conf = net._decode_padded(Lp, hp)  # (1, 2, 16, 16) at 1/4
+        auto, conf0 = net._decode_padded(Lp, torch.zeros_like(hp))
+    # one key: every cell takes its correction; the hinted cell (5, 10) becomes the hint exactly
+    assert ab[0, :, 5, 10].tolist() == pytest.approx([30.0, -20.0], abs=1e-3)
+    assert torch.allclose(conf, torch.ones_like(conf), atol=1e-5)  # all attention on the hint
+    assert (conf0 < 1).all()
+
+
+def test_hint_attention_keeps_the_densest_cells_when_there_are_too_many():
+    net = _attending_net(max_keys=3)
+    L = torch.rand(2, 1, 64, 64) * 100
+    hints = torch.zeros(2, 3, 64, 64)
+    hints[0, 0], hints[0, 2] = 10.0, 1.0  # every cell hinted, one colour
+    with torch.no_grad():
+        ab, _ = net.predict(L, hints)
+        auto = net.predict(L)[0]
+    assert torch.isfinite(ab).all()
+    # three keys carry the corrections "hint - automatic" of their cells: every cell moves towards the hint
+    assert ab[0, 0].sub(10.0).abs().mean() < 0.2 * auto[0, 0].sub(10.0).abs().mean()
+    assert torch.equal(ab[1], auto[1])  # the image without hints is untouched
+
+
 def test_freeze_except_trains_only_the_named_parameters():
     net = create_model("effcolor_lite0", hint_decoder=True, **SMALL)
     frozen = freeze_except(net, ["hintnet."])
@@ -150,11 +195,29 @@ def test_auto_hint_method_follows_the_cards_hint_sweep():
         return ModelCard(architecture="effcolor_lite0", working_size=256, calibration=calibration).capabilities
 
     assert resolve_hint_method(caps("learned"), "auto") == "learned"
+    assert resolve_hint_method(caps("learned+levin"), "auto") == "learned+levin"
     assert resolve_hint_method(caps("levin"), "auto") == "levin"
     assert resolve_hint_method(caps(None), "auto") == "levin"  # no sweep recorded
     assert resolve_hint_method(caps("levin"), "learned") == "learned"  # asked for explicitly
     fast = ModelCard(architecture="fastcolor", working_size=256, calibration={"hints": {"method": "learned"}})
     assert resolve_hint_method(fast.capabilities, "auto") == "levin"  # no hint input: Levin whatever the card
+
+
+def test_hint_sweep_rule_needs_a_win_at_every_count():
+    from medcolor.train.validate import choose_hint_method
+
+    def curve(**psnr):  # method -> PSNR at 5, 10, 20 points
+        return [{"points": n, "method": k.replace("_", "+"), "psnr": v[i]}
+                for k, v in psnr.items() for i, n in enumerate((5, 10, 20))]
+
+    pts = (5, 10, 20)
+    assert choose_hint_method(curve(levin=[25, 26, 27], learned=[26, 27, 28], learned_levin=[26, 27, 29]), pts) \
+        == "learned+levin"  # both win everywhere: the higher mean
+    assert choose_hint_method(curve(levin=[25, 26, 27], learned=[26, 27, 28], learned_levin=[24, 27, 29]), pts) \
+        == "learned"  # learned+levin loses at 5 points
+    assert choose_hint_method(curve(levin=[25, 26, 27], learned=[26, 25, 28], learned_levin=[25, 27, 28]), pts) \
+        == "levin"  # ties and losses: Levin
+    assert choose_hint_method(curve(levin=[25, 26, 27]), pts) == "levin"  # no learned rows
 
 
 def test_progress_writes_sparse_lines_in_a_log(tmp_path):

@@ -147,7 +147,9 @@ def test_train_with_hints_run_equals_export_and_matches_evaluate(tmp_path):
     assert card.calibration["T"] == card.kwargs["T"] and len(card.calibration["curve"]) >= 3
     assert card.calibration["confidence_power"] == card.kwargs["confidence_power"]
     sweep = card.calibration["hints"]  # a hint model's card says which hint method wins on validation
-    assert sweep["method"] in ("learned", "levin") and {c["points"] for c in sweep["curve"]} == {5, 10, 20}
+    assert sweep["method"] in ("learned", "learned+levin", "levin")
+    assert {(c["points"], c["method"]) for c in sweep["curve"]} == {
+        (n, k) for n in (5, 10, 20) for k in ("learned", "levin", "learned+levin")}
     # the trainer's validation and `medcolor evaluate` are one path: the same numbers
     assert main(["evaluate", "--data", str(tmp_path / "val"), "--models", str(run), "--out",
                  str(tmp_path / "report"), "--grid", "0"]) == 0

@@ -65,6 +65,38 @@ def test_mismatched_weights(tmp_path):
         load_model(path)
 
 
+def test_fine_tuning_skips_tensors_of_a_replaced_module(tmp_path):
+    """``skip`` leaves out the file's tensors under a prefix: a module whose design changed since."""
+    from safetensors.torch import load_file, save_file
+
+    from medcolor.weights import load_weights_into
+
+    torch.manual_seed(0)
+    path = save_model(create_model("fastcolor", widths=[8, 8, 8, 8, 8]), tmp_path / "m")
+    state = load_file(str(path))
+    prefix = next(iter(state)).split(".")[0] + "."
+    state[prefix + "old_design.weight"] = torch.zeros(3)  # a tensor the current module does not have
+    save_file(state, str(path), metadata={k: v for k, v in _metadata(path).items()})
+    fresh = create_model("fastcolor", widths=[8, 8, 8, 8, 8])
+    before = {k: v.clone() for k, v in fresh.state_dict().items()}
+    with pytest.raises(UnknownModelError, match="unexpected 1"):
+        load_weights_into(fresh, path, allow_missing=True)
+    fresh = create_model("fastcolor", widths=[8, 8, 8, 8, 8])
+    fresh.load_state_dict(before)
+    load_weights_into(fresh, path, allow_missing=True, skip=(prefix,))
+    after = fresh.state_dict()
+    for k, v in state.items():
+        if k in after:  # skipped tensors keep their initial values, the rest come from the file
+            assert torch.equal(after[k], before[k] if k.startswith(prefix) else v), k
+
+
+def _metadata(path):
+    from safetensors import safe_open
+
+    with safe_open(str(path), "pt") as f:
+        return f.metadata() or {}
+
+
 def test_atomic_write_permissions_and_cleanup(tmp_path):
     import os
 

@@ -123,9 +123,10 @@ class ModelCard:
 
     @property
     def hint_method(self) -> str:
-        """``learned`` when the trainer's hint sweep chose the network's own hint input, else ``levin``."""
+        """The method the trainer's hint sweep chose (``learned`` or ``learned+levin`` when the network's
+        own hint input beat Levin refinement), else ``levin``."""
         sweep = (self.calibration or {}).get("hints") or {}
-        return "learned" if sweep.get("method") == "learned" else "levin"
+        return sweep["method"] if sweep.get("method") in ("learned", "learned+levin") else "levin"
 
     # ------------------------------------------------------------------ text
     def summary(self, set_name: str | None = None) -> str:

@@ -11,9 +11,11 @@ size of the input: coloured marks on transparent or neutral-gray pixels, see
 at the input's full resolution and pooled to the network's working shape by
 :meth:`UserHints.hint_map` (area pooling of a*b* x mask and of the mask, so a
 one-pixel mark is never lost).  :func:`resolve_hint_method` picks how they act:
-``learned`` (the network itself takes the hint map) when the model accepts
-hints, else ``levin`` (the automatic chroma refined by Levin propagation of the
-corrections, :func:`medcolor.classic.hints.refine_ab_lab`, at the working shape).
+``learned`` (the network itself takes the hint map), ``learned+levin`` (the
+network's hinted colours, then Levin refinement) or ``levin`` (the automatic
+chroma refined by Levin propagation of the corrections,
+:func:`medcolor.classic.hints.refine_ab_lab`, at the working shape); ``auto``
+follows the model's card.
 
 :func:`simulate_hints` draws hints from the ground truth the way the paper
 trains and evaluates: each point is a square patch given the patch's mean
@@ -248,13 +250,13 @@ def parse_hints(hints, shape: tuple[int, int]) -> UserHints:
 
 
 def resolve_hint_method(capabilities, method: str = "auto", *, name: str = "this model") -> str:
-    """``"learned"`` or ``"levin"`` for ``method`` in :data:`~medcolor.options.HINT_METHODS` and a model's
-    :class:`~medcolor.models.registry.Capabilities`.
+    """``"learned"``, ``"learned+levin"`` or ``"levin"`` for ``method`` in
+    :data:`~medcolor.options.HINT_METHODS` and a model's :class:`~medcolor.models.registry.Capabilities`.
 
     ``auto``: what the model's card says (:attr:`Capabilities.hint_method`): the trainer runs a
-    hint sweep on the first validation set and records ``learned`` only when the network's own hint
-    input beats Levin refinement of its automatic colours at 5, 10 and 20 points; otherwise, and for
-    models without hint input, Levin refinement.
+    hint sweep on the first validation set and records ``learned`` or ``learned+levin`` only when
+    the network's own hint input beats Levin refinement of its automatic colours at 5, 10 and 20
+    points; otherwise, and for models without hint input, Levin refinement.
 
     Raises:
         UsageError: an unknown method, or ``learned`` for a model without hint input.

@@ -109,26 +109,31 @@ def load_file_state(path: str | Path) -> dict[str, torch.Tensor]:
     return load_file(str(path), device="cpu")
 
 
-def load_weights_into(model: nn.Module, spec: str | os.PathLike, allow_missing: bool = False) -> ModelCard:
+def load_weights_into(model: nn.Module, spec: str | os.PathLike, allow_missing: bool = False,
+                      skip: tuple[str, ...] = ()) -> ModelCard:
     """Load the weights saved as ``spec`` into ``model`` (same architecture and arguments).
 
     The one weight loader: :func:`load_model` and fine-tuning (``model.init``) both use it.
     Returns the saved model's card; raises :class:`WeightsMismatchError` in one line when the
     file holds another architecture or tensors that do not fit.  ``allow_missing`` (fine-tuning
-    only) keeps the initial values of parameters the file lacks, e.g. a module added since.
+    only) keeps the initial values of parameters the file lacks, e.g. a module added since;
+    ``skip`` (fine-tuning only) leaves out the file's tensors whose names start with one of
+    these prefixes, e.g. a module whose design changed since.
     """
     path = resolve_model(spec)
     card = ModelCard.from_config(read_config(path))
-    _load_state(model, path, card, allow_missing)
+    _load_state(model, path, card, allow_missing, skip)
     return card
 
 
-def _load_state(model: nn.Module, path: Path, card: ModelCard, allow_missing: bool = False) -> None:
+def _load_state(model: nn.Module, path: Path, card: ModelCard, allow_missing: bool = False,
+                skip: tuple[str, ...] = ()) -> None:
     arch = getattr(model, "medcolor_arch", {}).get("name", card.architecture)
     if arch != card.architecture:
         raise WeightsMismatchError(f"{path}: holds a {card.architecture!r} model, not {arch!r}")
+    state = {k: v for k, v in load_file_state(path).items() if not k.startswith(skip)}
     try:
-        missing, unexpected = model.load_state_dict(load_file_state(path), strict=False)
+        missing, unexpected = model.load_state_dict(state, strict=False)
     except RuntimeError as exc:  # shape mismatch: other arguments than these weights were saved with
         raise WeightsMismatchError(f"{path}: weights do not match architecture {card.architecture!r}: "
                                 f"{str(exc).splitlines()[-1].strip()}") from None

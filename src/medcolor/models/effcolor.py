@@ -16,9 +16,11 @@ The network follows the designs that made colorization generalise:
   vividness (low T, towards the mode) against safety (T = 1, the mean);
 * **user hints** (Zhang et al. 2017, "Real-Time User-Guided Image
   Colorization with Learned Deep Priors"): a sparse a*b* map and its mask
-  enter at the stem and again at 1/4 resolution, so one network colorizes with
-  and without hints.  The hint branches start at zero, so a fresh model
-  behaves exactly like the automatic one.
+  enter at the stem, the global context and 1/4 resolution, and a learned
+  attention (:class:`_HintAttention`) carries each click's correction to the
+  cells that look like it, at the resolution where chroma is predicted.  The
+  hint path is exactly zero without hints, so automatic colorization does not
+  depend on it.
 
 Shapes: ``forward(L, hints=None)`` takes ``(B, 1, H, W)`` L* in [0, 100] and
 optional ``(B, 3, H, W)`` hints (a*, b* in Lab units where the mask is 1, and the
@@ -76,48 +78,77 @@ def _pool_hints(hints: torch.Tensor, factor: int | None) -> torch.Tensor:
     return torch.cat([ab_sum / density.clamp(min=1e-6), (density > 0).to(hints) + density], dim=1)
 
 
-class _HintDecoder(nn.Module):
-    """The hint path into the decoder (Zhang et al. 2017 feed hints to every decoder stage).
+class _HintAttention(nn.Module):
+    """Learned hint propagation at 1/4 resolution, where the bins are predicted (the ``hintnet``).
 
-    * At 1/32, 1/16 and 1/8 the pooled hints (mean hinted a*b* per cell and its
-      density) are projected by a bias-free two-layer 1x1 MLP and added to the
-      decoder features: a click reaches the region around it at every scale.
-    * At 1/4, where the bins are predicted, a residual head reads the decoder's
-      features with the hints and adds to the logits, so a click can set its
-      region's colour directly.  Dilated convolutions spread it over about 30 cells.
+    Every 1/4 cell (a query) attends over the hinted cells (the keys) and over a learned
+    "no hint applies here" option, and moves its automatic a*b* by the attention-weighted
+    corrections ``hint - automatic`` of the cells it attends to:
 
-    Every part is exactly zero without hints (bias-free projections of zero input; the
-    residual head is gated by "this image has hints"), so automatic colorization is
-    unchanged by anything this module learns.  The last layers start at zero.
+    * queries and keys are embeddings of the decoder's features, L*, the automatic a*b* and
+      its confidence, so a click colours the cells that look like it (the same object,
+      material or surface) wherever they are: the global summary that steers the image;
+    * each of the ``heads`` heads adds a learned penalty on the squared distance between
+      query and key (in units of the image's longer side), so some heads stay local and
+      some reach across the image; the heads' corrections are mixed by a bias-free 1x1 layer;
+    * the "no hint" logit is a function of the query, so confident cells can ignore a
+      click that does not belong to them.
+
+    Attention goes over at most ``max_keys`` hinted cells (the densest), so the cost is
+    ``O(cells x keys)`` at any working size.  Without hints every query attends to "no
+    hint" only and the correction is exactly zero; the last layer starts at zero.
     """
 
-    def __init__(self, widths: tuple[int, ...], num_bins: int, hidden: int = 32) -> None:
+    def __init__(self, features: int, dim: int = 64, heads: int = 4, max_keys: int = 1024) -> None:
         super().__init__()
-        self.inject = nn.ModuleList()
-        for w in widths[:3]:
-            mlp = nn.Sequential(nn.Conv2d(3, hidden, 1, bias=False), nn.ReLU(inplace=True),
-                                nn.Conv2d(hidden, w, 1, bias=False))
-            nn.init.zeros_(mlp[2].weight)
-            self.inject.append(mlp)
-        w4 = widths[3]
-        self.head = nn.Sequential(
-            nn.Conv2d(w4 + 3, w4, 3, padding=1), nn.ReLU(inplace=True),
-            nn.Conv2d(w4, w4, 3, padding=2, dilation=2), nn.ReLU(inplace=True),
-            nn.Conv2d(w4, w4, 3, padding=4, dilation=4), nn.ReLU(inplace=True),
-            nn.Conv2d(w4, w4, 3, padding=8, dilation=8), nn.ReLU(inplace=True),
-            nn.Conv2d(w4, num_bins, 1))
-        nn.init.zeros_(self.head[-1].weight)
-        nn.init.zeros_(self.head[-1].bias)
+        if dim % heads:
+            raise ValueError(f"dim ({dim}) must be a multiple of heads ({heads})")
+        self.heads, self.max_keys = heads, max_keys
+        self.embed = nn.Sequential(nn.Conv2d(features + 4, dim, 1), nn.ReLU(inplace=True),
+                                   nn.Conv2d(dim, dim, 3, padding=1), nn.ReLU(inplace=True))
+        self.query, self.key = nn.Conv2d(dim, dim, 1), nn.Conv2d(dim, dim, 1)
+        self.null = nn.Conv2d(dim, heads, 1)
+        self.distance = nn.Parameter(torch.linspace(-2.0, 4.0, heads))  # softplus -> penalty per head
+        self.mix = nn.Conv2d(2 * heads, 2, 1, bias=False)
+        nn.init.zeros_(self.mix.weight)
 
-    def add(self, level: int, x: torch.Tensor, hints: torch.Tensor, factor: int) -> torch.Tensor:
-        """Decoder features ``x`` at 1/``factor`` plus the projected hints pooled to that scale."""
-        return x + self.inject[level](_pool_hints(hints, factor))
+    def forward(self, feats: torch.Tensor, L4: torch.Tensor, ab: torch.Tensor, conf: torch.Tensor,
+                pooled: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The hints' correction of the automatic a*b* at 1/4.
 
-    def residual(self, d: torch.Tensor, hints: torch.Tensor, pooled: torch.Tensor) -> torch.Tensor:
-        """``(B, Q, H/4, W/4)`` logit residual from the 1/4 features ``d`` and the hints pooled to 1/4
-        (:func:`_pool_hints`); zero for images without hints."""
-        gate = (hints[:, 2:].amax(dim=(1, 2, 3)) > 0).to(d)[:, None, None, None]
-        return self.head(torch.cat([d, pooled], dim=1)) * gate
+        Args:
+            feats: ``(B, C, h, w)`` decoder features at 1/4.
+            L4: ``(B, 1, h, w)`` L* / 100 at 1/4.
+            ab: ``(B, 2, h, w)`` automatic a*b* / ``AB_SCALE``; conf: ``(B, 1, h, w)`` its confidence.
+            pooled: ``(B, 3, h, w)`` hints pooled to 1/4 (:func:`_pool_hints`).
+
+        Returns:
+            ``(correction (B, 2, h, w) / AB_SCALE, follow (B, 1, h, w))``: ``follow`` in [0, 1] is the
+            attention mass on the hints (0 where no hint applies).
+        """
+        B, _, h, w = feats.shape
+        e = self.embed(torch.cat([feats, L4, ab, conf], dim=1))
+        nh, dh = self.heads, e.shape[1] // self.heads
+        q = self.query(e).flatten(2).view(B, nh, dh, h * w).transpose(2, 3)  # (B, nh, N, dh)
+        k = self.key(e).flatten(2).view(B, nh, dh, h * w)  # (B, nh, dh, N)
+        hinted = (pooled[:, 2] > 0).flatten(1)  # (B, N)
+        n_keys = min(int(hinted.sum(1).max()), self.max_keys, h * w)
+        idx = (pooled[:, 2].flatten(1) + hinted.to(pooled)).topk(n_keys, dim=1).indices  # (B, K) densest first
+        valid = hinted.gather(1, idx)  # (B, K)
+        k = k.gather(3, idx[:, None, None].expand(B, nh, dh, n_keys))  # (B, nh, dh, K)
+        delta = (pooled[:, :2] - ab).flatten(2).gather(2, idx[:, None].expand(B, 2, n_keys))  # (B, 2, K)
+        ys, xs = torch.meshgrid(torch.arange(h, device=e.device), torch.arange(w, device=e.device), indexing="ij")
+        pos = torch.stack([ys.flatten(), xs.flatten()], dim=1).to(e) / max(h, w)  # (N, 2)
+        kpos = pos[idx]  # (B, K, 2)
+        d2 = (pos[None, :, None] - kpos[:, None]).pow(2).sum(-1)  # (B, N, K)
+        logits = q @ k / dh ** 0.5 - F.softplus(self.distance)[None, :, None, None] * 100.0 * d2[:, None]
+        logits = logits.masked_fill(~valid[:, None, None], float("-inf"))
+        null = self.null(e).flatten(2)[..., None]  # (B, nh, N, 1)
+        attn = torch.softmax(torch.cat([null, logits], dim=-1), dim=-1)  # (B, nh, N, 1 + K)
+        corr = attn[..., 1:] @ delta[:, None].transpose(2, 3)  # (B, nh, N, 2)
+        corr = corr.permute(0, 1, 3, 2).reshape(B, 2 * nh, h, w)
+        follow = 1.0 - attn[..., 0].mean(dim=1).view(B, 1, h, w)  # attention mass on the hints
+        return self.mix(corr), follow
 
 
 class EffColor(BinClassifier, Colorizer):
@@ -131,7 +162,7 @@ class EffColor(BinClassifier, Colorizer):
         confidence_power: chroma is multiplied by ``confidence ** confidence_power``
             (:func:`~medcolor.models.ab_bins.decode`): colour is held back where the
             predicted distribution is spread out; 0 turns it off.
-        hint_decoder: add the hint path into the decoder (:class:`_HintDecoder`).
+        hint_decoder: add learned hint propagation at 1/4 resolution (:class:`_HintAttention`).
         rebalance: mixing weight of the uniform prior in the class-rebalancing weights
             (Zhang et al. 2016, eq. 4); 1.0 turns rebalancing off, 0.5 is the paper's.
     """
@@ -170,7 +201,7 @@ class EffColor(BinClassifier, Colorizer):
         self.up8 = _Up(w16, chans[1], w8)
         self.up4 = _Up(w8, chans[0] + 3, w4)  # + pooled hints at 1/4
         self.head = nn.Conv2d(w4, bins.shape[0], 1)
-        self.hintnet = _HintDecoder(tuple(widths), bins.shape[0]) if hint_decoder else None
+        self.hintnet = _HintAttention(w4) if hint_decoder else None
         # Depthwise convolutions run faster on CPU in channels-last layout.
         self.to(memory_format=torch.channels_last)
 
@@ -179,8 +210,9 @@ class EffColor(BinClassifier, Colorizer):
         g = (lightness_to_gray(L.clamp(0, 100)) - self.mean) / self.std
         return g.expand(-1, 3, -1, -1)
 
-    def logits_padded(self, L: torch.Tensor, hints: torch.Tensor) -> torch.Tensor:
-        """Padded ``(B, 1, H, W)`` L* and ``(B, 3, H, W)`` normalised hints -> ``(B, Q, H/4, W/4)``."""
+    def _features(self, L: torch.Tensor, hints: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Padded ``(B, 1, H, W)`` L* and ``(B, 3, H, W)`` normalised hints -> the decoder's features
+        ``(B, C, H/4, W/4)`` and the hints pooled to 1/4 ``(B, 3, H/4, W/4)``."""
         e = self.encoder
         cl = torch.channels_last
         L, hints = L.contiguous(memory_format=cl), hints.contiguous(memory_format=cl)
@@ -196,16 +228,25 @@ class EffColor(BinClassifier, Colorizer):
         scale, shift = self.global_mlp(torch.cat([g, hint_stats], dim=1)).chunk(2, dim=1)
         b = self.bottom(s32)
         b = b * (1 + scale[..., None, None]) + shift[..., None, None]
-        # the hint path is exactly zero without hints: skip its compute (and keep it out of exported graphs)
-        hn = self.hintnet if bool((hints[:, 2:] > 0).any()) else None
-        if hn is None:
-            d = self.up8(self.up16(b, s16), s8)
-        else:
-            d = hn.add(1, self.up16(hn.add(0, b, hints, 32), s16), hints, 16)
-            d = hn.add(2, self.up8(d, s8), hints, 8)
         h4 = _pool_hints(hints, 4)
-        d = self.up4(d, torch.cat([s4, h4], dim=1))  # s4 is exactly 1/4 of the padded input
-        return self.head(d) if hn is None else self.head(d) + hn.residual(d, hints, h4)
+        d = self.up4(self.up8(self.up16(b, s16), s8), torch.cat([s4, h4], dim=1))  # s4: 1/4 of the padded input
+        return d, h4
+
+    def logits_padded(self, L: torch.Tensor, hints: torch.Tensor) -> torch.Tensor:
+        """Padded ``(B, 1, H, W)`` L* and ``(B, 3, H, W)`` normalised hints -> ``(B, Q, H/4, W/4)``."""
+        return self.head(self._features(L, hints)[0])
+
+    def _decode_padded(self, L: torch.Tensor, hints: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Padded L* and hints -> ``(ab (B, 2, H/4, W/4) Lab units, confidence (B, 1, H/4, W/4))``,
+        with the learned hint propagation where an image has hints."""
+        d, h4 = self._features(L, hints)
+        ab, conf = self.decode(self.head(d))
+        # the hint path is exactly zero without hints: skip its compute (and keep it out of exported graphs)
+        if self.hintnet is not None and bool((hints[:, 2:] > 0).any()):
+            L4 = F.avg_pool2d(L, 4) / 100.0
+            corr, follow = self.hintnet(d, L4, ab / AB_SCALE, conf, h4)
+            ab, conf = ab + corr * AB_SCALE, conf + (1.0 - conf) * follow  # hints raise the confidence
+        return ab, conf
 
     def _prepare(self, L: torch.Tensor, hints: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor, tuple]:
         if L.dim() != 4 or L.shape[1] != 1:
@@ -233,7 +274,7 @@ class EffColor(BinClassifier, Colorizer):
     def predict(self, L: torch.Tensor, hints: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """``(B, 1, H, W)`` L* (+ hints) -> ``(ab (B, 2, H, W) Lab units, confidence (B, 1, H, W) in [0, 1])``."""
         Lp, hp, (h, w) = self._prepare(L, hints)
-        ab, conf = self.decode(self.logits_padded(Lp, hp))  # (B, 2, H/4, W/4), (B, 1, H/4, W/4)
+        ab, conf = self._decode_padded(Lp, hp)  # (B, 2, H/4, W/4), (B, 1, H/4, W/4)
         out = F.interpolate(torch.cat([ab, conf], dim=1), size=Lp.shape[-2:], mode="bilinear", align_corners=False)
         return out[:, :2, :h, :w], out[:, 2:, :h, :w]
 

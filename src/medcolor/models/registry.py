@@ -44,8 +44,9 @@ class Capabilities:
         confidence_power: chroma shrinkage by confidence of a bin classifier's decoding (None: a regression model).
         rebalance: class-rebalancing mix of a bin classifier (None: the paper's 0.5 applies).
         working_size: short side the model colorizes at (None: native size); from the model's card.
-        hint_method: how ``auto`` applies user hints: ``learned`` when the trainer's hint sweep (in the
-            card's calibration) found the network's own hint input better than Levin refinement, else ``levin``.
+        hint_method: how ``auto`` applies user hints: ``learned`` or ``learned+levin`` when the trainer's
+            hint sweep (in the card's calibration) found the network's own hint input better than Levin
+            refinement, else ``levin``.
     """
 
     hints: bool = False

@@ -57,6 +57,9 @@ class ModelSpec:
     # Start from saved weights (a run directory, .safetensors path or shipped model name) of
     # the same architecture: fine-tuning, e.g. photo -> histology, or a second stage at a larger size.
     init: Optional[str] = None
+    # Tensors of the ``init`` weights not to load, by name prefix: a module whose design changed
+    # since those weights were saved, trained afresh by this run (e.g. [hintnet.]).
+    init_skip: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -39,13 +39,14 @@ __all__ = ["DataSources", "Trainer"]
 
 
 
-def init_from_saved(model: torch.nn.Module, spec: str) -> None:
-    """Load the weights of a saved model of the same architecture into ``model`` (fine-tuning)."""
+def init_from_saved(model: torch.nn.Module, spec: str, skip: list[str] | tuple[str, ...] = ()) -> None:
+    """Load the weights of a saved model of the same architecture into ``model`` (fine-tuning),
+    except the tensors whose names start with a prefix in ``skip``."""
     from ..errors import UnknownModelError
     from ..weights import load_weights_into
 
     try:
-        load_weights_into(model, spec, allow_missing=True)
+        load_weights_into(model, spec, allow_missing=True, skip=tuple(skip))
     except UnknownModelError as exc:
         raise UsageError(f"model.init={spec}: {exc}") from None
 
@@ -124,7 +125,7 @@ class Trainer:
         if cfg.hints is not None and not caps.hints:
             raise UsageError(f"hints: model {cfg.model.name!r} does not take hints (set hints: null)")
         if cfg.model.init and resume is None:
-            init_from_saved(self.model, cfg.model.init)
+            init_from_saved(self.model, cfg.model.init, cfg.model.init_skip)
         with_logits = any(p.losses.get("ce") for p in cfg.phases)
         if with_logits:
             if not caps.bins:

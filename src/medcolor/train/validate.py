@@ -30,7 +30,8 @@ from ..evaluate.protocol import Sample, load_files, load_ground_truth, set_names
 from ..evaluate.runner import ModelMethod, mean_metrics, run_methods
 
 __all__ = ["load_val_sets", "validate", "zero_chroma", "calibrate_decoding", "hint_sweep", "image_grid",
-           "TEMPERATURES", "CONFIDENCE_POWERS", "MIN_COLORFULNESS_RATIO", "HINT_POINTS"]
+           "TEMPERATURES", "CONFIDENCE_POWERS", "MIN_COLORFULNESS_RATIO", "HINT_POINTS", "HINT_KINDS",
+           "choose_hint_method"]
 
 # Annealed-mean temperatures tried by the calibration: below 1 sharpens the predicted
 # distribution towards its mode, 1.0 is its mean, above 1 flattens an over-confident
@@ -42,6 +43,9 @@ CONFIDENCE_POWERS = (0.0, 0.5, 1.0)
 MIN_COLORFULNESS_RATIO = 0.45
 # Simulated hint counts of the hint sweep that decides a hint model's default hint method.
 HINT_POINTS = (5, 10, 20)
+# The hint methods the sweep compares: Levin refinement of the automatic colours, the network's own
+# hint input, and the network's hinted colours refined by Levin.
+HINT_KINDS = ("levin", "learned", "learned+levin")
 _PREVIEW = 160  # side of the preview tiles (pixels)
 
 
@@ -94,11 +98,13 @@ def _method(model: nn.Module, working_size: int | None, device: torch.device) ->
 @torch.no_grad()
 def hint_sweep(model: nn.Module, samples: list[Sample], *, working_size: int | None, device: torch.device,
                points: tuple[int, ...] = HINT_POINTS, seed: int = 0) -> dict:
-    """Learned hints against Levin refinement with N simulated points (the ``medcolor evaluate --hints`` protocol).
+    """The network's hint input (alone, and followed by Levin refinement) against Levin refinement of
+    its automatic colours, with N simulated points (the ``medcolor evaluate --hints`` protocol).
 
-    Returns ``{"method": "learned" | "levin", "rule", "auto": {psnr, deltae2000}, "curve": [{points, method,
-    psnr, deltae2000}]}``: ``learned`` when the network's own hint input beats Levin refinement of its
-    automatic colours in PSNR at every count, so that ``auto`` hint dispatch uses it.
+    Returns ``{"method": "learned" | "learned+levin" | "levin", "rule", "auto": {psnr, deltae2000},
+    "curve": [{points, method, psnr, deltae2000}]}``: of the learned methods that beat Levin refinement
+    in PSNR at every count, the one with the higher mean PSNR; Levin refinement if neither does.
+    ``auto`` hint dispatch follows ``method``.
     """
     from ..evaluate.hinted import HintedModelMethod
 
@@ -109,17 +115,25 @@ def hint_sweep(model: nn.Module, samples: list[Sample], *, working_size: int | N
         auto = _score(method, samples)[0]
         curve = []
         for n in points:
-            for kind in ("learned", "levin"):
+            for kind in HINT_KINDS:
                 m = _score(HintedModelMethod(method, n, kind, seed), samples)[0]
                 curve.append({"points": n, "method": kind, "psnr": round(m["psnr"], 3),
                               "deltae2000": round(m["deltae2000"], 3)})
     finally:
         model.train(was_training)
-    psnr = {(c["points"], c["method"]): c["psnr"] for c in curve}
-    wins = all(psnr[(n, "learned")] > psnr[(n, "levin")] for n in points)
-    return {"method": "learned" if wins else "levin",
-            "rule": f"learned when its PSNR beats Levin refinement at {', '.join(map(str, points))} points",
+    return {"method": choose_hint_method(curve, points),
+            "rule": "of learned and learned+levin, those whose PSNR beats Levin refinement at "
+                    f"{', '.join(map(str, points))} points, the higher mean PSNR; else levin",
             "auto": {"psnr": round(auto["psnr"], 3), "deltae2000": round(auto["deltae2000"], 3)}, "curve": curve}
+
+
+def choose_hint_method(curve: list[dict], points: tuple[int, ...]) -> str:
+    """The rule of :func:`hint_sweep` on its ``curve`` (rows ``{points, method, psnr}``)."""
+    psnr = {(c["points"], c["method"]): c["psnr"] for c in curve}
+    winners = [k for k in HINT_KINDS[1:] if all((n, k) in psnr and psnr[(n, k)] > psnr[(n, "levin")] for n in points)]
+    if not winners:
+        return "levin"
+    return max(winners, key=lambda k: sum(psnr[(n, k)] for n in points))
 
 
 def zero_chroma(sets: dict[str, list[Sample]]) -> dict[str, dict[str, float]]:
