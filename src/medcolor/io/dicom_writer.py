@@ -123,8 +123,8 @@ def _geometry(ds, meta: ImageMeta, src, frame: int | None) -> None:
         return
     ds.ImagePositionPatient = [f"{v:.10g}" for v in g.positions[frame]]
     ds.ImageOrientationPatient = [f"{v:.10g}" for v in g.orientation]
-    if g.slice_thickness:
-        ds.SliceThickness = f"{g.slice_thickness:.10g}"
+    # Type 2 in the Image Plane module: present, empty when the source does not say
+    ds.SliceThickness = f"{g.slice_thickness:.10g}" if g.slice_thickness else ""
     normal = np.cross(g.orientation[:3], g.orientation[3:])
     ds.SliceLocation = f"{float(np.dot(normal, g.positions[frame])):.10g}"
     key = meta.uids.frame_of_reference or (
