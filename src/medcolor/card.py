@@ -21,6 +21,7 @@ from typing import Any
 
 from .errors import MedcolorError
 from .models.registry import DEFAULT_WORKING_SIZE, Capabilities, model_entry
+from .options import LEARNED_HINT_METHODS
 
 __all__ = ["ModelCard", "ModelCardError", "CARD_VERSION", "DEFAULT_WORKING_SIZE"]
 
@@ -126,7 +127,7 @@ class ModelCard:
         """The method the trainer's hint sweep chose (``learned`` or ``learned+levin`` when the network's
         own hint input beat Levin refinement), else ``levin``."""
         sweep = (self.calibration or {}).get("hints") or {}
-        return sweep["method"] if sweep.get("method") in ("learned", "learned+levin") else "levin"
+        return sweep["method"] if sweep.get("method") in LEARNED_HINT_METHODS else "levin"
 
     # ------------------------------------------------------------------ text
     def summary(self, set_name: str | None = None) -> str:

@@ -34,7 +34,7 @@ import torch
 import torch.nn.functional as F
 
 from .classic.hints import colours_to_ab, hint_ab, masked_pool, refine_ab_lab
-from .options import HINT_METHODS
+from .options import HINT_METHODS, LEARNED_HINT_METHODS
 
 __all__ = ["HintSampling", "simulate_hints", "sample_counts", "HINT_METHODS", "HINT_MIN_CHROMA", "UserHints",
            "load_hints", "hint_ab", "parse_hints", "resolve_hint_method", "levin_refine"]
@@ -266,7 +266,7 @@ def resolve_hint_method(capabilities, method: str = "auto", *, name: str = "this
 
     if parse_hint_method(method) == "auto":
         return capabilities.hint_method if capabilities.hints else "levin"
-    if method in ("learned", "learned+levin") and not capabilities.hints:
+    if method in LEARNED_HINT_METHODS and not capabilities.hints:
         raise UsageError(f"model {name} does not take hints as input; use the levin hint method")
     return method
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from .errors import UsageError
 
 __all__ = ["MIN_WORKING_SIZE", "MAX_WORKING_SIZE", "WORKING_SIZE_HELP", "parse_working_size", "HINT_METHODS",
+           "LEARNED_HINT_METHODS",
            "HINT_METHOD_HELP", "parse_hint_method", "WINDOW_HELP", "LimitOption", "LIMIT_OPTIONS", "limit_wording",
            "CONFIDENCE_HELP"]
 
@@ -26,7 +27,9 @@ MAX_WORKING_SIZE = 2048
 WORKING_SIZE_HELP = (f"working size of the network, short side in pixels ({MIN_WORKING_SIZE}..{MAX_WORKING_SIZE}); "
                      "'native' for none; 'auto' (default): the size the model was trained for")
 
-HINT_METHODS = ("auto", "learned", "levin", "learned+levin")
+# The hint methods that use a network's own hint input (models whose capabilities say ``hints``).
+LEARNED_HINT_METHODS = ("learned", "learned+levin")
+HINT_METHODS = ("auto", "levin", *LEARNED_HINT_METHODS)
 HINT_METHOD_HELP = ("how hints act: 'learned' (the model's own hint input), 'levin' (Levin refinement of the "
                     "automatic colours) or 'learned+levin' (the learned colours, then Levin refinement); 'auto' "
                     "(default): what the model's card chose on validation, else levin")

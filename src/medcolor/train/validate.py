@@ -28,6 +28,7 @@ from torch import nn
 from ..evaluate.baselines import build_baselines
 from ..evaluate.protocol import Sample, load_files, load_ground_truth, set_names
 from ..evaluate.runner import ModelMethod, mean_metrics, run_methods
+from ..options import LEARNED_HINT_METHODS
 
 __all__ = ["load_val_sets", "validate", "zero_chroma", "calibrate_decoding", "hint_sweep", "image_grid",
            "TEMPERATURES", "CONFIDENCE_POWERS", "MIN_COLORFULNESS_RATIO", "HINT_POINTS", "HINT_KINDS",
@@ -45,7 +46,7 @@ MIN_COLORFULNESS_RATIO = 0.45
 HINT_POINTS = (5, 10, 20)
 # The hint methods the sweep compares: Levin refinement of the automatic colours, the network's own
 # hint input, and the network's hinted colours refined by Levin.
-HINT_KINDS = ("levin", "learned", "learned+levin")
+HINT_KINDS = ("levin", *LEARNED_HINT_METHODS)
 _PREVIEW = 160  # side of the preview tiles (pixels)
 
 
@@ -130,7 +131,7 @@ def hint_sweep(model: nn.Module, samples: list[Sample], *, working_size: int | N
 def choose_hint_method(curve: list[dict], points: tuple[int, ...]) -> str:
     """The rule of :func:`hint_sweep` on its ``curve`` (rows ``{points, method, psnr}``)."""
     psnr = {(c["points"], c["method"]): c["psnr"] for c in curve}
-    winners = [k for k in HINT_KINDS[1:] if all((n, k) in psnr and psnr[(n, k)] > psnr[(n, "levin")] for n in points)]
+    winners = [k for k in LEARNED_HINT_METHODS if all((n, k) in psnr and psnr[(n, k)] > psnr[(n, "levin")] for n in points)]
     if not winners:
         return "levin"
     return max(winners, key=lambda k: sum(psnr[(n, k)] for n in points))

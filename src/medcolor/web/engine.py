@@ -71,7 +71,7 @@ class ColorizeJob:
     working_size: int | None = None  # short side the network sees; None = WebConfig.working_size
     fmt: str = "png"  # "png" | "dcm"
     hints: bytes | None = None  # PNG (RGBA) the size of the preview frame; painted pixels are hints
-    hint_method: str = "auto"  # "auto" | "learned" | "levin" (medcolor.hints.resolve_hint_method)
+    hint_method: str = "auto"  # one of medcolor.options.HINT_METHODS (medcolor.hints.resolve_hint_method)
     confidence: bool = False  # answer the preview frame's confidence map (gray PNG) instead of the colours
 
 
