@@ -78,6 +78,9 @@ def card_block(name: str) -> list[str]:
             f"- **Training data:** {', '.join('`' + Path(p).name + '`' for p in meta['data'].get('train', []))}; "
             f"validation (checkpoint selection and decoding calibration on the first): "
             f"{', '.join('`' + Path(p).name + '`' for p in meta['data'].get('val', []))}.",
+            *[f"- **Earlier stage** (`{_local(st.get('init', '?'))}`, recipe `{st.get('recipe', '?')}`): "
+              + "; then ".join(f"`{_local(c)}`" for c in st.get("commands", [])) + "."
+              for st in meta.get("lineage", [])],
             "- **Commands:** " + "; then ".join(f"`{_local(c)}`" for c in meta.get("commands", [])) + ".",
             f"- **Compute:** {meta['compute'].get('device')} × {meta['compute'].get('world_size')} process(es), "
             f"{meta['compute'].get('threads')} thread(s), {meta['compute'].get('wall_s', 0) / 60:.0f} min wall, "

@@ -246,4 +246,9 @@ def test_a_malformed_card_is_a_card_error_not_an_unknown_model():
         ModelCard(architecture="fastcolor", working_size=-3)
     with pytest.raises(ModelCardError, match="no architecture"):
         ModelCard.from_config({"meta": {}})
+    with pytest.raises(ModelCardError, match="lineage"):
+        ModelCard(architecture="fastcolor", lineage=[{"commands": [3]}])
+    stage = {"init": "runs/a", "recipe": "fastcolor-photo", "commands": ["medcolor train --out runs/a"]}
+    card = ModelCard(architecture="fastcolor", lineage=[stage], commands=["medcolor train model.init=runs/a"])
+    assert ModelCard.from_config(card.to_config()) == card  # the lineage survives the JSON round trip
     assert not issubclass(ModelCardError, UnknownModelError)

@@ -29,6 +29,7 @@ def test_models_json_lists_architectures_and_shipped(tmp_path, monkeypatch, caps
     (tiny,) = data["pretrained"]
     assert tiny["name"] == "tiny" and tiny["architecture"] == "fastcolor"
     assert tiny["description"] == "a tiny test model" and tiny["size_mb"] > 0
+    assert tiny["hints"] == "levin"  # no hint input: --hint-method auto refines with Levin
 
 
 def test_models_table(capsys):

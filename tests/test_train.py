@@ -14,6 +14,7 @@ import pytest
 import torch
 from PIL import Image
 
+from medcolor.card import ModelCard
 from medcolor.cli import main
 from medcolor.errors import InputError, MedcolorError, UsageError
 from medcolor.train import apply_overrides, list_recipes, load_recipe
@@ -21,6 +22,7 @@ from medcolor.train.config import DataConfig, PerceptualConfig, ScheduleConfig
 from medcolor.train.data import Sample, StepSampler, TrainDataset, hash_split, scan_folder, scan_pairs
 from medcolor.train.losses import GANLoss, PerceptualLoss, rebalanced_cross_entropy, total_variation
 from medcolor.train.optim import lr_factor
+from medcolor.weights import read_config
 
 torch.set_num_threads(1)
 
@@ -476,6 +478,17 @@ def test_init_from_saved_model_and_interleaved_overrides(tmp_path, tiny_model_pa
     start, end = load_file(str(tiny_model_path)), load_file(str(run / "model.safetensors"))
     # lr 0: the weights are the initial ones (BatchNorm running statistics do move)
     assert all(torch.equal(start[k], end[k]) for k in start if "running" not in k and "num_batches" not in k)
+    # the card records where it came from; a further stage carries the whole chain, oldest first
+    first = ModelCard.from_config(read_config(run / "model.safetensors"))
+    assert first.lineage == [{"init": str(tiny_model_path), "recipe": "", "commands": []}]
+    assert first.recipe == "fastcolor-photo" and "model.init=" in first.commands[0]
+    code = _main(["train", "--recipe", "fastcolor-photo", "--data", str(data), "--out", str(tmp_path / "run2"),
+                  f"model.init={run}", "model.kwargs={widths: [8, 8, 8, 8, 8]}", "--steps", "1", "--size", "32",
+                  "--batch-size", "2", "data.workers=0", "ema=0", "--device", "cpu"])
+    assert code == 0, capsys.readouterr().err
+    second = ModelCard.from_config(read_config(tmp_path / "run2" / "model.safetensors"))
+    assert second.lineage == [*first.lineage, first.stage(str(run))]
+    assert second.lineage[1]["commands"] == first.commands
     bad = _main(["train", "--recipe", "unet-mse", "--data", str(data), "--out", str(tmp_path / "r2"),
                  f"model.init={tiny_model_path}", "--steps", "1", "--size", "32", "--batch-size", "2",
                  "--device", "cpu"])

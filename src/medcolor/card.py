@@ -49,6 +49,8 @@ class ModelCard:
         recipe: the training recipe's name.
         trainer: the program that wrote the card.
         commands: the command lines that trained it (a resumed run has several).
+        lineage: the earlier stages it was fine-tuned from (``model.init``), oldest first,
+            each ``{"init": spec, "recipe": name, "commands": [...]}`` as their cards recorded them.
         data: ``{"train": [folders], "val": [folders]}`` as given to the trainer.
         compute: ``device``, ``world_size``, ``wall_s``, ``images_seen``, ``date``.
         step: optimizer steps done.
@@ -66,6 +68,7 @@ class ModelCard:
     recipe: str = ""
     trainer: str = "medcolor train"
     commands: list[str] = field(default_factory=list)
+    lineage: list[dict[str, Any]] = field(default_factory=list)
     data: dict[str, list[str]] = field(default_factory=dict)
     compute: dict[str, Any] = field(default_factory=dict)
     step: int = 0
@@ -84,6 +87,9 @@ class ModelCard:
                                     f"got {self.working_size!r}")
         if not all(isinstance(c, str) for c in self.commands):
             raise ModelCardError("model card: commands must be a list of command lines")
+        if not all(isinstance(st, dict) and all(isinstance(c, str) for c in st.get("commands", ()))
+                   for st in self.lineage):
+            raise ModelCardError("model card: lineage must be a list of stages with their command lines")
         for name in ("validation", "zero_chroma"):
             if not _is_metrics(getattr(self, name)):
                 raise ModelCardError(f"model card: {name} must map set names to metric values")
@@ -111,6 +117,10 @@ class ModelCard:
             known["commands"] = [known["commands"]]
         return cls(architecture=config["architecture"], kwargs=dict(config.get("kwargs") or {}), extra=meta,
                    **known)
+
+    def stage(self, spec: str) -> dict[str, Any]:
+        """This card as one stage of a later model's lineage (that model set ``model.init=spec``)."""
+        return {"init": str(spec), "recipe": self.recipe, "commands": list(self.commands)}
 
     @property
     def capabilities(self) -> Capabilities:

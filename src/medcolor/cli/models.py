@@ -38,9 +38,11 @@ def architecture_rows(size: int = 256, kind: str | None = None) -> list[dict]:
 
 
 def pretrained_rows() -> list[dict]:
-    """One dict per shipped model: name, architecture, size in MB, working size and card summary."""
+    """One dict per shipped model: name, architecture, size in MB, working size, the hint method
+    ``--hint-method auto`` uses, whether it has a confidence map, and its card summary."""
     from ..card import ModelCard, ModelCardError
     from ..errors import UnknownModelError
+    from ..hints import resolve_hint_method
     from ..weights import PRETRAINED_DIR, list_pretrained, read_config
 
     rows = []
@@ -56,7 +58,7 @@ def pretrained_rows() -> list[dict]:
         rows.append({"name": name, "architecture": card.architecture,
                      "size_mb": round(path.stat().st_size / 1e6, 2),
                      "working_size": card.working_size or "native",
-                     "hints": "learned" if caps.hints else "levin",
+                     "hints": resolve_hint_method(caps),  # what --hint-method auto uses
                      "confidence": "yes" if caps.confidence else "no",
                      "description": card.summary()})
     return rows

@@ -39,16 +39,20 @@ __all__ = ["DataSources", "Trainer"]
 
 
 
-def init_from_saved(model: torch.nn.Module, spec: str, skip: list[str] | tuple[str, ...] = ()) -> None:
+def init_from_saved(model: torch.nn.Module, spec: str, skip: list[str] | tuple[str, ...] = ()) -> list[dict]:
     """Load the weights of a saved model of the same architecture into ``model`` (fine-tuning),
-    except the tensors whose names start with a prefix in ``skip``."""
+    except the tensors whose names start with a prefix in ``skip``.
+
+    Returns the new model's lineage: the saved model's own lineage and then the saved model.
+    """
     from ..errors import UnknownModelError
     from ..weights import load_weights_into
 
     try:
-        load_weights_into(model, spec, allow_missing=True, skip=tuple(skip))
+        card = load_weights_into(model, spec, allow_missing=True, skip=tuple(skip))
     except UnknownModelError as exc:
         raise UsageError(f"model.init={spec}: {exc}") from None
+    return [*card.lineage, card.stage(spec)]
 
 
 def freeze_except(model: torch.nn.Module, prefixes: list[str] | None) -> list[torch.nn.Module]:
@@ -87,6 +91,7 @@ class Trainer:
         self.zero_chroma: dict = {}
         self.calibration: dict = {}
         self.commands: list[str] = [command] if command and info.is_main else []
+        self.lineage: list[dict] = []  # the stages model.init came from (card.lineage)
         self.elapsed, self._t_start = 0.0, time.perf_counter()
         self._build_data()
         self._build_models(resume)
@@ -125,7 +130,7 @@ class Trainer:
         if cfg.hints is not None and not caps.hints:
             raise UsageError(f"hints: model {cfg.model.name!r} does not take hints (set hints: null)")
         if cfg.model.init and resume is None:
-            init_from_saved(self.model, cfg.model.init, cfg.model.init_skip)
+            self.lineage = init_from_saved(self.model, cfg.model.init, cfg.model.init_skip)
         with_logits = any(p.losses.get("ce") for p in cfg.phases)
         if with_logits:
             if not caps.bins:
@@ -158,7 +163,8 @@ class Trainer:
         p = {"format": 1, "config": to_dict(self.cfg), "sources": vars(self.sources).copy(),
              "model": self.model.state_dict(), "opt_g": self.opt_g.state_dict(), "sched_g": self.sched_g.state_dict(),
              "scaler": self.scaler.state_dict(), "rng": ckpt.rng_state(), "best": self.best,
-             "zero_chroma": self.zero_chroma, "commands": self.commands, "elapsed": self._elapsed(),
+             "zero_chroma": self.zero_chroma, "commands": self.commands, "lineage": self.lineage,
+             "elapsed": self._elapsed(),
              "last_metrics": self.last_metrics}
         if self.disc is not None:
             p.update(disc=unwrap(self.disc).state_dict(), opt_d=self.opt_d.state_dict(), sched_d=self.sched_d.state_dict())
@@ -180,6 +186,7 @@ class Trainer:
         self.step, self.best = int(p["step"]), float(p.get("best", float("inf")))
         self.zero_chroma = p.get("zero_chroma", {})
         self.commands = list(p.get("commands", [])) + self.commands
+        self.lineage = list(p.get("lineage", []))
         self.elapsed = float(p.get("elapsed", 0.0))
         self.last_metrics = p.get("last_metrics", {})
         ckpt.set_rng_state(p["rng"])
@@ -200,7 +207,7 @@ class Trainer:
         rounded = {s: {k: round(v, 4) for k, v in m.items()} for s, m in self.last_metrics.items()}
         return ModelCard(
             architecture=net.medcolor_arch["name"], kwargs=kwargs, working_size=cfg.working_size,
-            description=cfg.description, recipe=cfg.recipe, commands=self.commands,
+            description=cfg.description, recipe=cfg.recipe, commands=self.commands, lineage=self.lineage,
             data={"train": as_list(self.sources.data) or as_list(self.sources.color_dir),
                   "val": as_list(self.sources.val) or ["held-out part of the training data"]},
             compute={"device": str(self.device), "world_size": self.info.world_size,
