@@ -63,10 +63,10 @@ def test_decode_shrinks_chroma_by_the_confidence_power():
     assert (ab1.norm(dim=1) <= ab_half.norm(dim=1) + 1e-6).all()
 
 
-@pytest.fixture(scope="module")
-def hint_net():
+@pytest.fixture(scope="module", params=[False, True], ids=["attention", "attention+refine"])
+def hint_net(request):
     torch.manual_seed(0)
-    net = create_model("effcolor_lite0", hint_decoder=True, **SMALL).eval()
+    net = create_model("effcolor_lite0", hint_decoder=True, hint_refine=request.param, **SMALL).eval()
     with torch.no_grad():  # as after training: the zero-initialised last layers are no longer zero
         for p in net.hintnet.parameters():
             p.normal_(std=0.3)
@@ -87,6 +87,11 @@ def test_hint_decoder_is_exactly_zero_without_hints(hint_net):
     assert (ab[0] - base[0]).abs().max() > 0.01  # the hinted image changes ...
     assert torch.equal(ab[1], base[1])  # ... the image without hints in the same batch does not
     assert conf.shape == (2, 1, 64, 96) and (conf >= 0).all() and (conf <= 1).all()
+
+
+def test_hint_refine_needs_the_hint_decoder():
+    with pytest.raises(ValueError, match="hint_decoder"):
+        create_model("effcolor_lite0", hint_refine=True, **SMALL)
 
 
 def _attending_net(**kw):
@@ -118,6 +123,25 @@ def test_hint_attention_gives_a_hinted_cell_its_hint_and_raises_confidence():
     assert ab[0, :, 5, 10].tolist() == pytest.approx([30.0, -20.0], abs=1e-3)
     assert torch.allclose(conf, torch.ones_like(conf), atol=1e-5)  # all attention on the hint
     assert (conf0 < 1).all()
+
+
+def test_hint_attention_adopt_paints_every_attending_cell_the_hint_colour():
+    net = _attending_net()
+    hn = net.hintnet
+    with torch.no_grad():  # adopt only: the heads' adopted colours averaged, no shift
+        hn.adopt.weight.copy_(hn.mix.weight)
+        hn.mix.weight.zero_()
+    L = torch.rand(1, 1, 64, 64) * 100
+    hints = torch.zeros(1, 3, 64, 64)
+    hints[0, 0, 20:24, 40:44], hints[0, 1, 20:24, 40:44], hints[0, 2, 20:24, 40:44] = 30.0, -20.0, 1.0
+    with torch.no_grad():
+        Lp, hp, _ = net._prepare(L, hints)
+        ab, _ = net._decode_padded(Lp, hp)
+        auto, _ = net._decode_padded(Lp, torch.zeros_like(hp))
+    # one key, all attention on it: every cell takes the hint colour, whatever its automatic colour
+    assert auto.std(dim=(2, 3)).min() > 0.05  # automatic colours vary (a shift would keep that)
+    target = torch.tensor([30.0, -20.0]).view(1, 2, 1, 1)
+    assert torch.allclose(ab, target.expand_as(ab), atol=1e-3)
 
 
 def test_hint_attention_keeps_the_densest_cells_when_there_are_too_many():

@@ -82,24 +82,32 @@ class _HintAttention(nn.Module):
     """Learned hint propagation at 1/4 resolution, where the bins are predicted (the ``hintnet``).
 
     Every 1/4 cell (a query) attends over the hinted cells (the keys) and over a learned
-    "no hint applies here" option, and moves its automatic a*b* by the attention-weighted
-    corrections ``hint - automatic`` of the cells it attends to:
+    "no hint applies here" option.  Each head proposes two corrections of the cell's
+    automatic a*b*: *shift* by the attention-weighted corrections ``hint - automatic`` of
+    the cells it attends to (a click that says "warmer" warms the region), and *adopt* the
+    attention-weighted hint colours themselves (a click that says "this red" paints a region
+    whose automatic colours vary):
 
     * queries and keys are embeddings of the decoder's features, L*, the automatic a*b* and
       its confidence, so a click colours the cells that look like it (the same object,
       material or surface) wherever they are: the global summary that steers the image;
     * each of the ``heads`` heads adds a learned penalty on the squared distance between
       query and key (in units of the image's longer side), so some heads stay local and
-      some reach across the image; the heads' corrections are mixed by a bias-free 1x1 layer;
+      some reach across the image; the heads' shift and adopt corrections are mixed by
+      bias-free 1x1 layers (``mix`` and ``adopt``);
     * the "no hint" logit is a function of the query, so confident cells can ignore a
-      click that does not belong to them.
+      click that does not belong to them;
+    * optionally (``refine=True``), a small convolutional stage (7x7 cells of context) then
+      adjusts the propagated correction where neighbouring cells disagree, e.g. along edges
+      that the per-cell attention blurs.  It is applied to hinted images only.
 
     Attention goes over at most ``max_keys`` hinted cells (the densest), so the cost is
     ``O(cells x keys)`` at any working size.  Without hints every query attends to "no
-    hint" only and the correction is exactly zero; the last layer starts at zero.
+    hint" only and the correction is exactly zero; the last layers start at zero.
     """
 
-    def __init__(self, features: int, dim: int = 64, heads: int = 4, max_keys: int = 1024) -> None:
+    def __init__(self, features: int, dim: int = 64, heads: int = 4, max_keys: int = 1024,
+                 refine: bool = False) -> None:
         super().__init__()
         if dim % heads:
             raise ValueError(f"dim ({dim}) must be a multiple of heads ({heads})")
@@ -109,8 +117,17 @@ class _HintAttention(nn.Module):
         self.query, self.key = nn.Conv2d(dim, dim, 1), nn.Conv2d(dim, dim, 1)
         self.null = nn.Conv2d(dim, heads, 1)
         self.distance = nn.Parameter(torch.linspace(-2.0, 4.0, heads))  # softplus -> penalty per head
-        self.mix = nn.Conv2d(2 * heads, 2, 1, bias=False)
+        self.mix = nn.Conv2d(2 * heads, 2, 1, bias=False)  # the heads' shifts
+        self.adopt = nn.Conv2d(2 * heads, 2, 1, bias=False)  # the heads' adopted hint colours
         nn.init.zeros_(self.mix.weight)
+        nn.init.zeros_(self.adopt.weight)
+        self.refine = None
+        if refine:
+            self.refine = nn.Sequential(nn.Conv2d(dim + 6, dim, 3, padding=1), nn.ReLU(inplace=True),
+                                        nn.Conv2d(dim, dim, 3, padding=1), nn.ReLU(inplace=True),
+                                        nn.Conv2d(dim, 2, 3, padding=1))
+            nn.init.zeros_(self.refine[-1].weight)
+            nn.init.zeros_(self.refine[-1].bias)
 
     def forward(self, feats: torch.Tensor, L4: torch.Tensor, ab: torch.Tensor, conf: torch.Tensor,
                 pooled: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -136,7 +153,8 @@ class _HintAttention(nn.Module):
         idx = (pooled[:, 2].flatten(1) + hinted.to(pooled)).topk(n_keys, dim=1).indices  # (B, K) densest first
         valid = hinted.gather(1, idx)  # (B, K)
         k = k.gather(3, idx[:, None, None].expand(B, nh, dh, n_keys))  # (B, nh, dh, K)
-        delta = (pooled[:, :2] - ab).flatten(2).gather(2, idx[:, None].expand(B, 2, n_keys))  # (B, 2, K)
+        hint_ab = pooled[:, :2].flatten(2).gather(2, idx[:, None].expand(B, 2, n_keys))  # (B, 2, K)
+        delta = hint_ab - ab.flatten(2).gather(2, idx[:, None].expand(B, 2, n_keys))
         ys, xs = torch.meshgrid(torch.arange(h, device=e.device), torch.arange(w, device=e.device), indexing="ij")
         pos = torch.stack([ys.flatten(), xs.flatten()], dim=1).to(e) / max(h, w)  # (N, 2)
         kpos = pos[idx]  # (B, K, 2)
@@ -145,10 +163,20 @@ class _HintAttention(nn.Module):
         logits = logits.masked_fill(~valid[:, None, None], float("-inf"))
         null = self.null(e).flatten(2)[..., None]  # (B, nh, N, 1)
         attn = torch.softmax(torch.cat([null, logits], dim=-1), dim=-1)  # (B, nh, N, 1 + K)
-        corr = attn[..., 1:] @ delta[:, None].transpose(2, 3)  # (B, nh, N, 2)
-        corr = corr.permute(0, 1, 3, 2).reshape(B, 2 * nh, h, w)
+        a = attn[..., 1:]  # (B, nh, N, K)
+        shift = a @ delta[:, None].transpose(2, 3)  # (B, nh, N, 2)
+        here = ab.flatten(2).transpose(1, 2)[:, None]  # (B, 1, N, 2)
+        adopt = a @ hint_ab[:, None].transpose(2, 3) - a.sum(-1, keepdim=True) * here  # (B, nh, N, 2)
+
+        def maps(x: torch.Tensor) -> torch.Tensor:
+            return x.permute(0, 1, 3, 2).reshape(B, 2 * nh, h, w)
+
         follow = 1.0 - attn[..., 0].mean(dim=1).view(B, 1, h, w)  # attention mass on the hints
-        return self.mix(corr), follow
+        corr = self.mix(maps(shift)) + self.adopt(maps(adopt))
+        if self.refine is not None:
+            has_hints = hinted.any(dim=1).to(corr)[:, None, None, None]  # images without hints stay exactly zero
+            corr = corr + has_hints * self.refine(torch.cat([e, corr, follow, pooled], dim=1))
+        return corr, follow
 
 
 class EffColor(BinClassifier, Colorizer):
@@ -163,6 +191,7 @@ class EffColor(BinClassifier, Colorizer):
             (:func:`~medcolor.models.ab_bins.decode`): colour is held back where the
             predicted distribution is spread out; 0 turns it off.
         hint_decoder: add learned hint propagation at 1/4 resolution (:class:`_HintAttention`).
+        hint_refine: with ``hint_decoder``, add the propagation's convolutional refinement.
         rebalance: mixing weight of the uniform prior in the class-rebalancing weights
             (Zhang et al. 2016, eq. 4); 1.0 turns rebalancing off, 0.5 is the paper's.
     """
@@ -170,7 +199,8 @@ class EffColor(BinClassifier, Colorizer):
     stride = 32
 
     def __init__(self, variant: str = "lite0", widths: tuple[int, ...] = (256, 128, 96, 64), T: float = 0.6,
-                 rebalance: float = 1.0, confidence_power: float = 0.0, hint_decoder: bool = False) -> None:
+                 rebalance: float = 1.0, confidence_power: float = 0.0, hint_decoder: bool = False,
+                 hint_refine: bool = False) -> None:
         super().__init__()
         import timm
 
@@ -201,7 +231,9 @@ class EffColor(BinClassifier, Colorizer):
         self.up8 = _Up(w16, chans[1], w8)
         self.up4 = _Up(w8, chans[0] + 3, w4)  # + pooled hints at 1/4
         self.head = nn.Conv2d(w4, bins.shape[0], 1)
-        self.hintnet = _HintAttention(w4) if hint_decoder else None
+        if hint_refine and not hint_decoder:
+            raise ValueError("hint_refine needs hint_decoder=True")
+        self.hintnet = _HintAttention(w4, refine=hint_refine) if hint_decoder else None
         # Depthwise convolutions run faster on CPU in channels-last layout.
         self.to(memory_format=torch.channels_last)
 
