@@ -63,10 +63,10 @@ def test_decode_shrinks_chroma_by_the_confidence_power():
     assert (ab1.norm(dim=1) <= ab_half.norm(dim=1) + 1e-6).all()
 
 
-@pytest.fixture(scope="module", params=[False, True], ids=["attention", "attention+refine"])
-def hint_net(request):
+@pytest.fixture(scope="module")
+def hint_net():
     torch.manual_seed(0)
-    net = create_model("effcolor_lite0", hint_decoder=True, hint_refine=request.param, **SMALL).eval()
+    net = create_model("effcolor_lite0", hint_decoder=True, **SMALL).eval()
     with torch.no_grad():  # as after training: the zero-initialised last layers are no longer zero
         for p in net.hintnet.parameters():
             p.normal_(std=0.3)
@@ -87,11 +87,6 @@ def test_hint_decoder_is_exactly_zero_without_hints(hint_net):
     assert (ab[0] - base[0]).abs().max() > 0.01  # the hinted image changes ...
     assert torch.equal(ab[1], base[1])  # ... the image without hints in the same batch does not
     assert conf.shape == (2, 1, 64, 96) and (conf >= 0).all() and (conf <= 1).all()
-
-
-def test_hint_refine_needs_the_hint_decoder():
-    with pytest.raises(ValueError, match="hint_decoder"):
-        create_model("effcolor_lite0", hint_refine=True, **SMALL)
 
 
 def _attending_net(**kw):

@@ -96,18 +96,14 @@ class _HintAttention(nn.Module):
       some reach across the image; the heads' shift and adopt corrections are mixed by
       bias-free 1x1 layers (``mix`` and ``adopt``);
     * the "no hint" logit is a function of the query, so confident cells can ignore a
-      click that does not belong to them;
-    * optionally (``refine=True``), a small convolutional stage (7x7 cells of context) then
-      adjusts the propagated correction where neighbouring cells disagree, e.g. along edges
-      that the per-cell attention blurs.  It is applied to hinted images only.
+      click that does not belong to them.
 
     Attention goes over at most ``max_keys`` hinted cells (the densest), so the cost is
     ``O(cells x keys)`` at any working size.  Without hints every query attends to "no
     hint" only and the correction is exactly zero; the last layers start at zero.
     """
 
-    def __init__(self, features: int, dim: int = 64, heads: int = 4, max_keys: int = 1024,
-                 refine: bool = False) -> None:
+    def __init__(self, features: int, dim: int = 64, heads: int = 4, max_keys: int = 1024) -> None:
         super().__init__()
         if dim % heads:
             raise ValueError(f"dim ({dim}) must be a multiple of heads ({heads})")
@@ -121,13 +117,6 @@ class _HintAttention(nn.Module):
         self.adopt = nn.Conv2d(2 * heads, 2, 1, bias=False)  # the heads' adopted hint colours
         nn.init.zeros_(self.mix.weight)
         nn.init.zeros_(self.adopt.weight)
-        self.refine = None
-        if refine:
-            self.refine = nn.Sequential(nn.Conv2d(dim + 6, dim, 3, padding=1), nn.ReLU(inplace=True),
-                                        nn.Conv2d(dim, dim, 3, padding=1), nn.ReLU(inplace=True),
-                                        nn.Conv2d(dim, 2, 3, padding=1))
-            nn.init.zeros_(self.refine[-1].weight)
-            nn.init.zeros_(self.refine[-1].bias)
 
     def forward(self, feats: torch.Tensor, L4: torch.Tensor, ab: torch.Tensor, conf: torch.Tensor,
                 pooled: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -172,11 +161,7 @@ class _HintAttention(nn.Module):
             return x.permute(0, 1, 3, 2).reshape(B, 2 * nh, h, w)
 
         follow = 1.0 - attn[..., 0].mean(dim=1).view(B, 1, h, w)  # attention mass on the hints
-        corr = self.mix(maps(shift)) + self.adopt(maps(adopt))
-        if self.refine is not None:
-            has_hints = hinted.any(dim=1).to(corr)[:, None, None, None]  # images without hints stay exactly zero
-            corr = corr + has_hints * self.refine(torch.cat([e, corr, follow, pooled], dim=1))
-        return corr, follow
+        return self.mix(maps(shift)) + self.adopt(maps(adopt)), follow
 
 
 class EffColor(BinClassifier, Colorizer):
@@ -191,7 +176,6 @@ class EffColor(BinClassifier, Colorizer):
             (:func:`~medcolor.models.ab_bins.decode`): colour is held back where the
             predicted distribution is spread out; 0 turns it off.
         hint_decoder: add learned hint propagation at 1/4 resolution (:class:`_HintAttention`).
-        hint_refine: with ``hint_decoder``, add the propagation's convolutional refinement.
         rebalance: mixing weight of the uniform prior in the class-rebalancing weights
             (Zhang et al. 2016, eq. 4); 1.0 turns rebalancing off, 0.5 is the paper's.
     """
@@ -199,8 +183,7 @@ class EffColor(BinClassifier, Colorizer):
     stride = 32
 
     def __init__(self, variant: str = "lite0", widths: tuple[int, ...] = (256, 128, 96, 64), T: float = 0.6,
-                 rebalance: float = 1.0, confidence_power: float = 0.0, hint_decoder: bool = False,
-                 hint_refine: bool = False) -> None:
+                 rebalance: float = 1.0, confidence_power: float = 0.0, hint_decoder: bool = False) -> None:
         super().__init__()
         import timm
 
@@ -231,9 +214,7 @@ class EffColor(BinClassifier, Colorizer):
         self.up8 = _Up(w16, chans[1], w8)
         self.up4 = _Up(w8, chans[0] + 3, w4)  # + pooled hints at 1/4
         self.head = nn.Conv2d(w4, bins.shape[0], 1)
-        if hint_refine and not hint_decoder:
-            raise ValueError("hint_refine needs hint_decoder=True")
-        self.hintnet = _HintAttention(w4, refine=hint_refine) if hint_decoder else None
+        self.hintnet = _HintAttention(w4) if hint_decoder else None
         # Depthwise convolutions run faster on CPU in channels-last layout.
         self.to(memory_format=torch.channels_last)
 
